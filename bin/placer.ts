@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+/** The command line: thin. Each command lives in bin/commands/<name>.ts and exports `register`. */
+import { Command } from 'commander';
+import { handleError } from './common.js';
+
+async function main(argv: string[]): Promise<void> {
+  const program = new Command('placer')
+    .description('Place each layer of a neural network on a type of processing unit: fastest step within a budget, or cheapest within a deadline.')
+    .showHelpAfterError('(run with --help for usage)');
+  // commands: one line each
+  await program.parseAsync(argv);
+}
+
+main(process.argv).catch(handleError);
