@@ -1,0 +1,341 @@
+/**
+ * The exact searcher: the proven optimum over stage cuts, types and replicas.
+ *
+ * Label-setting dynamic programming over the layer chain. A label is a
+ * partial placement of layers 0..i-1; it carries what the rest of the
+ * pipeline needs to know (the sum of stage and link times S, the largest
+ * forward F and backward B step, the largest all-reduce A, the units used of
+ * each type) and the type of its last stage (the next link depends on it).
+ * Every term of the objective only grows as a placement is extended, so:
+ *  - a label is dropped when another at the same (layer, last type) is no
+ *    worse in S, F, B, A and every unit count (dominance);
+ *  - a label is dropped when a lower bound on any completion of it is no
+ *    better than the best complete placement found so far (bounding).
+ * What survives at the end of the chain contains an optimum. The stage sums
+ * are accumulated in layer order exactly as the simulator does, so the DP's
+ * numbers are the simulator's, bit for bit.
+ *
+ * A first pass with a narrow beam finds a good incumbent quickly; the exact
+ * pass then prunes against it.
+ */
+import { Simulator } from '../env/simulate.js';
+import type { Placement, Problem, Settings } from '../env/problem.js';
+import type { SearchOptions, SearchResult, Searcher, TracePoint } from './searcher.js';
+
+const MS_PER_HOUR = 3_600_000;
+
+/** What to minimise. `price` is used to say how much budget would make a problem feasible. */
+export type ExactGoal = 'time' | 'cost' | 'price';
+
+export interface ExactOptions {
+  /** Mask of allowed (layer, type) pairs, layers × types, 1 = allowed. Default: every pair in the profile. */
+  allowedTypes?: Uint8Array;
+  /** Keep at most this many labels per (layer, last type): a heuristic when finite. Default Infinity (exact). */
+  beamWidth?: number;
+  /** Only placements strictly better than this objective are of interest (prunes more). */
+  upperBound?: number;
+  timeLimitS?: number;
+  onProgress?: SearchOptions['onProgress'];
+  /** What to minimise; defaults to the settings' objective. */
+  goal?: ExactGoal;
+  /** Honour the budget / deadline of the settings (default true). */
+  constrained?: boolean;
+}
+
+export interface ExactResult {
+  placement: Placement | null;
+  /** Value of the goal for `placement` (Infinity when none). */
+  value: number;
+  /** True when the search ran to the end without a beam or a time limit cutting it. */
+  complete: boolean;
+  labels: number;
+  seconds: number;
+}
+
+interface Label {
+  sumMs: number;
+  maxForward: number;
+  maxBackward: number;
+  maxAllReduce: number;
+  price: number;
+  used: Int32Array;
+  lastType: number;
+  parent: Label | null;
+  // the stage that led here
+  first: number;
+  last: number;
+  replicas: number;
+  bound: number;
+}
+
+export function solveExact(problem: Problem, settings: Settings, options: ExactOptions = {}): ExactResult {
+  const started = performance.now();
+  const L = problem.layers.length;
+  const K = problem.types.length;
+  const M = settings.microBatches;
+  const goal: ExactGoal = options.goal ?? settings.objective;
+  const constrained = options.constrained ?? true;
+  const budget = constrained && settings.objective === 'time' ? settings.budget : Infinity;
+  const deadline = constrained && settings.objective === 'cost' ? settings.deadline : Infinity;
+  const beamWidth = options.beamWidth ?? Infinity;
+  const deadlineAt = options.timeLimitS !== undefined ? started + options.timeLimitS * 1000 : Infinity;
+  const { forwardMs, backwardMs, types } = problem;
+  const paramBytes = problem.layers.map((layer) => layer.paramBytes);
+  const activationBytes = problem.layers.map((layer) => layer.activationBytes);
+  const allowed = (l: number, k: number) =>
+    !Number.isNaN(forwardMs[l * K + k]) && (options.allowedTypes ? options.allowedTypes[l * K + k] === 1 : true);
+
+  // Lower-bound ingredients for the layers from i on: the least forward and
+  // backward work any allowed type needs, and the cheapest unit price.
+  const suffixForward = new Float64Array(L + 1);
+  const suffixBackward = new Float64Array(L + 1);
+  for (let l = L - 1; l >= 0; l--) {
+    let f = Infinity;
+    let b = Infinity;
+    for (let k = 0; k < K; k++) {
+      if (!allowed(l, k)) continue;
+      f = Math.min(f, forwardMs[l * K + k]);
+      b = Math.min(b, backwardMs[l * K + k]);
+    }
+    suffixForward[l] = suffixForward[l + 1] + f;
+    suffixBackward[l] = suffixBackward[l + 1] + b;
+  }
+  const typesByPrice = types.map((_, k) => k).sort((a, b) => types[a].pricePerHour - types[b].pricePerHour);
+  const cheapestPrice = Math.min(...types.filter((t) => t.count > 0).map((t) => t.pricePerHour));
+
+  /** Most units the rest of the chain could still get, within counts and budget. */
+  function unitsLeft(label: Label): { units: number; widest: number } {
+    let money = budget - label.price;
+    let units = 0;
+    let widest = 0;
+    for (const k of typesByPrice) {
+      const free = types[k].count - label.used[k];
+      if (free <= 0) continue;
+      const affordable = types[k].pricePerHour > 0 ? Math.min(free, Math.floor(money / types[k].pricePerHour + 1e-9)) : free;
+      if (affordable <= 0) continue;
+      units += affordable;
+      money -= affordable * types[k].pricePerHour;
+      widest = Math.max(widest, affordable);
+    }
+    return { units, widest };
+  }
+
+  const stepOf = (label: Label) => label.sumMs + (M - 1) * (label.maxForward + label.maxBackward) + label.maxAllReduce;
+  const valueOf = (price: number, stepMs: number) =>
+    goal === 'time' ? stepMs : goal === 'cost' ? (price * stepMs) / MS_PER_HOUR : price;
+
+  /** A lower bound on the goal over every completion of `label` (which ends before layer `next`). */
+  function lowerBound(label: Label, next: number): number {
+    if (next === L) return valueOf(label.price, stepOf(label));
+    const { units, widest } = unitsLeft(label);
+    if (units === 0) return Infinity;
+    const restForward = suffixForward[next];
+    const restBackward = suffixBackward[next];
+    const sumMs = label.sumMs + (restForward + restBackward) / widest;
+    const maxForward = Math.max(label.maxForward, restForward / units);
+    const maxBackward = Math.max(label.maxBackward, restBackward / units);
+    const stepMs = sumMs + (M - 1) * (maxForward + maxBackward) + label.maxAllReduce;
+    if (stepMs > deadline) return Infinity;
+    return valueOf(label.price + cheapestPrice, stepMs);
+  }
+
+  const dominates = (a: Label, b: Label): boolean => {
+    if (a.sumMs > b.sumMs || a.maxForward > b.maxForward || a.maxBackward > b.maxBackward || a.maxAllReduce > b.maxAllReduce) return false;
+    if (a.price > b.price) return false;
+    for (let k = 0; k < K; k++) if (a.used[k] > b.used[k]) return false;
+    return true;
+  };
+
+  // buckets[i * (K + 1) + lastType + 1]: labels covering layers 0..i-1.
+  const buckets: Label[][] = Array.from({ length: (L + 1) * (K + 1) }, () => []);
+  const root: Label = {
+    sumMs: 0, maxForward: 0, maxBackward: 0, maxAllReduce: 0, price: 0, used: new Int32Array(K),
+    lastType: -1, parent: null, first: -1, last: -1, replicas: 0, bound: 0,
+  };
+  buckets[0].push(root);
+  let incumbent = options.upperBound ?? Infinity;
+  let best: Label | null = null;
+  let labels = 0;
+  let complete = beamWidth === Infinity;
+  let checks = 0;
+
+  function insert(label: Label, next: number): void {
+    const bucket = buckets[next * (K + 1) + label.lastType + 1];
+    for (const other of bucket) if (dominates(other, label)) return;
+    let kept = 0;
+    for (let i = 0; i < bucket.length; i++) if (!dominates(label, bucket[i])) bucket[kept++] = bucket[i];
+    bucket.length = kept;
+    bucket.push(label);
+    labels++;
+    if (next === L && label.bound < incumbent) {
+      incumbent = label.bound;
+      best = label;
+    }
+  }
+
+  outer: for (let i = 0; i < L; i++) {
+    options.onProgress?.({ evaluations: labels, seconds: (performance.now() - started) / 1000, bestObjective: incumbent, fraction: i / L });
+    for (let prev = -1; prev < K; prev++) {
+      let bucket = buckets[i * (K + 1) + prev + 1];
+      if (bucket.length === 0) continue;
+      if (bucket.length > beamWidth) {
+        bucket.sort((a, b) => a.bound - b.bound);
+        bucket = bucket.slice(0, beamWidth);
+      }
+      for (const from of bucket) {
+        if (from.bound >= incumbent) continue;
+        if (++checks % 256 === 0 && performance.now() > deadlineAt) {
+          complete = false;
+          break outer;
+        }
+        for (let k = 0; k < K; k++) {
+          if (!allowed(i, k)) continue;
+          const type = types[k];
+          const free = type.count - from.used[k];
+          const link = i > 0 ? (activationBytes[i - 1] / Math.min(types[prev].bandwidthBytesPerS, type.bandwidthBytesPerS)) * 1000 : 0;
+          for (let n = 1; n <= free; n++) {
+            const price = from.price + n * type.pricePerHour;
+            if (price > budget) break;
+            let forward = 0;
+            let backward = 0;
+            let params = 0;
+            let memory = 0;
+            for (let j = i; j < L && allowed(j, k); j++) {
+              forward += forwardMs[j * K + k];
+              backward += backwardMs[j * K + k];
+              params += paramBytes[j];
+              memory += 4 * paramBytes[j] + (M * activationBytes[j]) / n;
+              if (memory > type.memoryBytes) break; // only grows with j
+              const f = forward / n;
+              const b = backward / n;
+              let sumMs = from.sumMs;
+              let maxForward = from.maxForward;
+              let maxBackward = from.maxBackward;
+              if (i > 0) {
+                sumMs += link + link;
+                if (link > maxForward) maxForward = link;
+                if (link > maxBackward) maxBackward = link;
+              }
+              sumMs += f + b;
+              if (f > maxForward) maxForward = f;
+              if (b > maxBackward) maxBackward = b;
+              const allReduce = n === 1 ? 0 : ((((2 * (n - 1)) / n) * params) / type.bandwidthBytesPerS) * 1000;
+              const maxAllReduce = allReduce > from.maxAllReduce ? allReduce : from.maxAllReduce;
+              const partialStep = sumMs + (M - 1) * (maxForward + maxBackward) + maxAllReduce;
+              // Everything here only grows with j: once the partial placement is no better, stop.
+              if (valueOf(price, partialStep) >= incumbent || partialStep > deadline) break;
+              const used = from.used.slice();
+              used[k] += n;
+              const label: Label = {
+                sumMs, maxForward, maxBackward, maxAllReduce, price, used, lastType: k, parent: from,
+                first: i, last: j, replicas: n, bound: 0,
+              };
+              label.bound = lowerBound(label, j + 1);
+              if (label.bound >= incumbent) continue;
+              insert(label, j + 1);
+            }
+          }
+        }
+      }
+      buckets[i * (K + 1) + prev + 1] = []; // done with it: free the memory
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (best === null) return { placement: null, value: Infinity, complete, labels, seconds };
+  const placement: Placement = [];
+  for (let label: Label | null = best; label && label.parent; label = label.parent) {
+    placement.unshift({ type: label.lastType, replicas: label.replicas, first: label.first, last: label.last });
+  }
+  return { placement, value: incumbent, complete, labels, seconds };
+}
+
+export interface ExactConfig {
+  /** Beam width of the first, heuristic pass that finds an incumbent. */
+  warmStartBeam: number;
+}
+
+export const DEFAULT_EXACT_CONFIG: ExactConfig = { warmStartBeam: 8 };
+
+/** The `exact` searcher: beam warm start, then the full DP. Proves optimality unless the time limit cuts it. */
+export function createExactSearcher(config: Partial<ExactConfig> = {}): Searcher {
+  const { warmStartBeam } = { ...DEFAULT_EXACT_CONFIG, ...config };
+  return {
+    name: 'exact',
+    async search(problem: Problem, settings: Settings, options: SearchOptions): Promise<SearchResult> {
+      const started = performance.now();
+      const elapsed = () => (performance.now() - started) / 1000;
+      const trace: TracePoint[] = [];
+      const warm = solveExact(problem, settings, { beamWidth: warmStartBeam, timeLimitS: options.timeLimitS });
+      let labels = warm.labels;
+      if (warm.placement) trace.push({ evaluations: labels, seconds: elapsed(), bestObjective: warm.value });
+      // Re-find the warm placement too (upper bound nudged up) so ties resolve the same way every run.
+      const exact = solveExact(problem, settings, {
+        upperBound: warm.placement ? warm.value * (1 + 1e-12) + 1e-300 : Infinity,
+        timeLimitS: options.timeLimitS !== undefined ? Math.max(0, options.timeLimitS - elapsed()) : undefined,
+        onProgress: options.onProgress,
+      });
+      labels += exact.labels;
+      const chosen = exact.placement ?? warm.placement;
+      if (exact.placement) trace.push({ evaluations: labels, seconds: elapsed(), bestObjective: exact.value });
+      if (chosen) {
+        const sim = new Simulator(problem, settings);
+        const objective = sim.scorePlacement(chosen);
+        return {
+          method: 'exact', placement: chosen, objective, feasible: sim.feasible, evaluations: labels,
+          seconds: elapsed(), trace, provenOptimal: exact.complete,
+        };
+      }
+      // Nothing satisfies the constraints: hand back the least violating placement we can name.
+      const fallback = leastViolatingPlacement(problem, settings);
+      const sim = new Simulator(problem, settings);
+      const objective = sim.scorePlacement(fallback);
+      return {
+        method: 'exact', placement: fallback, objective, feasible: false, evaluations: labels,
+        seconds: elapsed(), trace, provenOptimal: exact.complete,
+      };
+    },
+  };
+}
+
+export const exactSearcher: Searcher = createExactSearcher();
+
+/**
+ * When no placement is feasible: the one that breaks only the budget (or
+ * deadline) by the least, when memory and counts can be met at all; else
+ * every layer on its roomiest runnable type.
+ */
+export function leastViolatingPlacement(problem: Problem, settings: Settings): Placement {
+  const goal: ExactGoal = settings.objective === 'time' ? 'price' : 'time';
+  const relaxed = solveExact(problem, settings, { goal, constrained: false });
+  if (relaxed.placement) return relaxed.placement;
+  const K = problem.types.length;
+  const assignment = problem.layers.map((_, l) => {
+    let best = -1;
+    for (let k = 0; k < K; k++) {
+      if (Number.isNaN(problem.forwardMs[l * K + k])) continue;
+      if (best < 0 || problem.types[k].memoryBytes > problem.types[best].memoryBytes) best = k;
+    }
+    return best;
+  });
+  const placement: Placement = [];
+  assignment.forEach((type, l) => {
+    const last = placement[placement.length - 1];
+    if (last && last.type === type) last.last = l;
+    else placement.push({ type, replicas: 1, first: l, last: l });
+  });
+  return placement;
+}
+
+/**
+ * The loosest constraint that would make some placement feasible: the least
+ * budget (objective time) or the least deadline (objective cost) over every
+ * placement that fits memory and counts; null when none fits even then.
+ */
+export function smallestFeasibleConstraint(problem: Problem, settings: Settings): number | null {
+  const goal: ExactGoal = settings.objective === 'time' ? 'price' : 'time';
+  const relaxed = solveExact(problem, settings, { goal, constrained: false });
+  if (!relaxed.placement) return null;
+  const sim = new Simulator(problem, settings);
+  sim.scorePlacement(relaxed.placement);
+  return settings.objective === 'time' ? sim.pricePerHour : sim.stepMs;
+}
