@@ -1,0 +1,94 @@
+/**
+ * tfjs backends by name, loaded only when their package is present:
+ * `cpu` (always), `wasm` (@tensorflow/tfjs-backend-wasm), `tensorflow`
+ * (@tensorflow/tfjs-node) and its CUDA build (@tensorflow/tfjs-node-gpu,
+ * backend name `tensorflow` too; `tensorflow-gpu` and `cuda` ask for it).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { UserError } from '../errors.js';
+import type { DeviceType } from '../problem.js';
+
+/** The package each backend name needs. */
+export const BACKEND_PACKAGES: Record<string, string> = {
+  cpu: '@tensorflow/tfjs',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  tensorflow: '@tensorflow/tfjs-node',
+  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  cuda: '@tensorflow/tfjs-node-gpu',
+};
+
+/** The tfjs backend name that a catalogue backend turns into. */
+function tfjsName(backend: string): string {
+  return backend === 'tensorflow-gpu' || backend === 'cuda' ? 'tensorflow' : backend;
+}
+
+async function importPackage(backend: string): Promise<void> {
+  const pkg = BACKEND_PACKAGES[backend];
+  if (pkg === undefined) {
+    throw new UserError(`unknown backend "${backend}" (known: ${Object.keys(BACKEND_PACKAGES).join(', ')})`);
+  }
+  if (backend === 'cpu') return;
+  try {
+    await import(pkg);
+  } catch (error) {
+    throw new UserError(`backend "${backend}" needs ${pkg}, which is not installed or does not load here (npm install ${pkg}): ${(error as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** Makes `backend` the active tfjs backend of this thread; a UserError says what to install when its package is missing. */
+export async function useBackend(backend: string): Promise<void> {
+  await importPackage(backend);
+  const name = tfjsName(backend);
+  const ok = await tf.setBackend(name);
+  if (!ok) throw new UserError(`backend "${backend}" is installed but failed to initialise`);
+  await tf.ready();
+}
+
+/** Whether `backend` can be loaded here (imports its package, does not switch to it). */
+export async function backendAvailable(backend: string): Promise<boolean> {
+  try {
+    await importPackage(backend);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The backend of each type a real run uses (`cpu` when the catalogue names none); fails early if one is missing. */
+export async function checkCatalogueBackends(types: readonly DeviceType[], used?: ReadonlySet<number>): Promise<void> {
+  for (const [k, type] of types.entries()) {
+    if (used && !used.has(k)) continue;
+    const backend = type.backend ?? 'cpu';
+    try {
+      await importPackage(backend);
+    } catch (error) {
+      throw new UserError(`devices type "${type.name}": ${(error as Error).message}`);
+    }
+  }
+}
+
+let picked: string | undefined;
+
+/**
+ * The fastest backend present, in the order tfjs-node-gpu, tfjs-node, wasm,
+ * cpu; activates it and says once (on stderr) which one and why.
+ */
+export async function pickFastestBackend(): Promise<string> {
+  if (picked !== undefined) {
+    await useBackend(picked);
+    return picked;
+  }
+  const skipped: string[] = [];
+  for (const backend of ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']) {
+    try {
+      await useBackend(backend);
+      picked = backend;
+      const why = skipped.length > 0 ? `; faster ones are missing: ${skipped.join(', ')}` : '';
+      process.stderr.write(`placer: tfjs backend "${backend}" (${BACKEND_PACKAGES[backend]})${why}\n`);
+      return backend;
+    } catch {
+      skipped.push(BACKEND_PACKAGES[backend]);
+    }
+  }
+  throw new Error('no tfjs backend could be loaded, not even cpu');
+}
