@@ -1,0 +1,218 @@
+/**
+ * The evolutionary search of patent US20230206075A1 ("method and apparatus
+ * for distributing the layers of a neural network over processors").
+ *
+ * A *distribution scheme* is a type per layer; layers of one type that follow
+ * each other merge into one stage (the short form). Each scheme's adaptive
+ * value (fitness) is its simulator score, ranked by `isBetter`: feasible
+ * first, then least violation, then objective. Each generation keeps the
+ * `elitism` best schemes unchanged and breeds the rest: two parents by
+ * tournament selection, one- or two-point crossover over the layer chain,
+ * then mutation (each layer to another runnable type with `mutationRate`, and
+ * with `segmentMutationRate` a random segment recoloured to one type, which
+ * builds runs faster than single flips). The population evolves until the
+ * budget (or `maxGenerations`) is spent; the best scheme wins.
+ *
+ * Beyond the patent, schemes are provisioned (agent/provision.ts): the best
+ * scheme whenever it changes, and the `finalProvision` best distinct schemes
+ * of the last population. The initial population may include the heuristic
+ * starts (each type alone, each layer on its fastest type).
+ */
+import seedrandom from 'seedrandom';
+import type { Problem, Settings } from '../env/problem.js';
+import { Simulator } from '../env/simulate.js';
+import { provisionInPlace } from './provision.js';
+import type { SearchOptions, SearchResult, Searcher } from './searcher.js';
+import { SearchTracker, beats, heuristicStarts, runnableTypes } from './tracker.js';
+
+export interface GeneticConfig {
+  /** Evaluation budget when the options give neither `maxEvaluations` nor `timeLimitS`. */
+  defaultMaxEvaluations: number;
+  populationSize: number;
+  /** Stop after this many generations even if evaluations remain. */
+  maxGenerations: number;
+  /** Schemes drawn per tournament; the best of them is a parent. */
+  tournamentSize: number;
+  /** Probability that two parents cross over (else the child copies the first). */
+  crossoverRate: number;
+  crossover: 'one-point' | 'two-point';
+  /** Per-layer probability of a type change; 0 means 1 / layers. */
+  mutationRate: number;
+  /** Probability that a child gets one segment recoloured to one type. */
+  segmentMutationRate: number;
+  /** Best schemes copied unchanged into the next generation. */
+  elitism: number;
+  /** Put the heuristic starts into the initial population. */
+  heuristicSeeds: boolean;
+  /** Fitness of a scheme = its provisioned score (tens of evaluations) instead of its short form (one). */
+  provisionFitness: boolean;
+  /** Distinct best schemes of the last population provisioned at the end. */
+  finalProvision: number;
+}
+
+export const DEFAULT_GENETIC_CONFIG: GeneticConfig = {
+  defaultMaxEvaluations: 100_000,
+  populationSize: 60,
+  maxGenerations: Infinity,
+  tournamentSize: 3,
+  crossoverRate: 0.9,
+  crossover: 'two-point',
+  mutationRate: 0,
+  segmentMutationRate: 0.3,
+  elitism: 2,
+  heuristicSeeds: true,
+  provisionFitness: true,
+  finalProvision: 4,
+};
+
+export function geneticSearcher(overrides: Partial<GeneticConfig> = {}): Searcher {
+  const config: GeneticConfig = { ...DEFAULT_GENETIC_CONFIG, ...overrides };
+  return {
+    name: 'genetic',
+    async search(problem: Problem, settings: Settings, options: SearchOptions): Promise<SearchResult> {
+      const rng = seedrandom.alea(String(options.seed));
+      const sim = new Simulator(problem, settings);
+      const tracker = new SearchTracker('genetic', options, config.defaultMaxEvaluations);
+      const runnable = runnableTypes(sim);
+      const L = sim.layerCount;
+      const P = Math.max(2, config.populationSize);
+      const elites = Math.min(Math.max(0, config.elitism), P - 1);
+      const mutationRate = config.mutationRate > 0 ? config.mutationRate : 1 / L;
+      const randomType = (l: number) => {
+        const types = runnable[l];
+        return types.length === 0 ? 0 : types[Math.floor(rng() * types.length)];
+      };
+
+      // Evaluations kept for the final provisioning (a provisioning takes tens to hundreds).
+      const reserve = Math.min(config.finalProvision * 200, Math.floor(tracker.maxEvaluations / 10));
+      let generation = 0;
+
+      // Population and fitness, flat and double-buffered: scheme i is genes[i*L .. i*L+L).
+      let genes = new Int32Array(P * L);
+      let next = new Int32Array(P * L);
+      let feasible = new Uint8Array(P);
+      // Unscored schemes rank last (a budget can end before the first population is scored).
+      let violation = new Float64Array(P).fill(Infinity);
+      let objective = new Float64Array(P).fill(NaN);
+      let nextFeasible = new Uint8Array(P);
+      let nextViolation = new Float64Array(P);
+      let nextObjective = new Float64Array(P);
+      const order = Array.from({ length: P }, (_, i) => i);
+      const ranks = (i: number, j: number) =>
+        beats(feasible[i] === 1, violation[i], objective[i], feasible[j] === 1, violation[j], objective[j]);
+      /** Scores scheme i of `pop` into the given fitness arrays; false when the budget is spent. */
+      const assess = (pop: Int32Array, i: number, f: Uint8Array, v: Float64Array, o: Float64Array): boolean => {
+        if (tracker.wrapUp(reserve)) return false;
+        const scheme = pop.subarray(i * L, i * L + L);
+        if (config.provisionFitness) tracker.count(provisionInPlace(sim, scheme, tracker.remaining));
+        else sim.scoreAssignment(scheme);
+        tracker.count(config.provisionFitness ? 0 : 1, { 'genetic/generation': generation });
+        tracker.offer(sim);
+        f[i] = sim.feasible ? 1 : 0;
+        v[i] = sim.violation;
+        o[i] = sim.objectiveValue;
+        return true;
+      };
+
+      const seeds = config.heuristicSeeds ? heuristicStarts(sim, runnable).slice(0, P) : [];
+      seeds.forEach((seed, i) => genes.set(seed, i * L));
+      for (let i = seeds.length; i < P; i++) for (let l = 0; l < L; l++) genes[i * L + l] = randomType(l);
+      let assessed = 0;
+      while (assessed < P && assess(genes, assessed, feasible, violation, objective)) assessed++;
+
+      const provisioned = new Int32Array(L).fill(-1);
+      const provisionBest = () => {
+        let best = 0;
+        for (let i = 1; i < assessed; i++) if (ranks(i, best)) best = i;
+        const scheme = genes.subarray(best * L, best * L + L);
+        if (sameScheme(scheme, provisioned) || tracker.exhausted()) return;
+        provisioned.set(scheme);
+        tracker.count(provisionInPlace(sim, scheme, tracker.remaining));
+        tracker.offer(sim);
+      };
+      const tournament = (): number => {
+        let winner = Math.floor(rng() * P);
+        for (let t = 1; t < config.tournamentSize; t++) {
+          const rival = Math.floor(rng() * P);
+          if (ranks(rival, winner)) winner = rival;
+        }
+        return winner;
+      };
+
+      while (assessed === P && generation < config.maxGenerations) {
+        provisionBest();
+        generation++;
+        order.sort((i, j) => (ranks(i, j) ? -1 : ranks(j, i) ? 1 : i - j));
+        for (let e = 0; e < elites; e++) {
+          next.set(genes.subarray(order[e] * L, order[e] * L + L), e * L);
+          nextFeasible[e] = feasible[order[e]];
+          nextViolation[e] = violation[order[e]];
+          nextObjective[e] = objective[order[e]];
+        }
+        let born = elites;
+        for (; born < P; born++) {
+          const child = next.subarray(born * L, born * L + L);
+          const mother = tournament();
+          child.set(genes.subarray(mother * L, mother * L + L));
+          if (rng() < config.crossoverRate) {
+            const father = tournament();
+            crossOver(child, genes.subarray(father * L, father * L + L), config.crossover, rng);
+          }
+          for (let l = 0; l < L; l++) if (rng() < mutationRate) child[l] = randomType(l);
+          if (rng() < config.segmentMutationRate) recolourSegment(child, runnable, rng);
+          if (!assess(next, born, nextFeasible, nextViolation, nextObjective)) break;
+        }
+        if (born < P) break; // budget spent mid-generation: the last full population stays
+        [genes, next] = [next, genes];
+        [feasible, nextFeasible] = [nextFeasible, feasible];
+        [violation, nextViolation] = [nextViolation, violation];
+        [objective, nextObjective] = [nextObjective, objective];
+      }
+
+      // Final phase: provision the best distinct schemes of the last full population.
+      order.sort((i, j) => (ranks(i, j) ? -1 : ranks(j, i) ? 1 : i - j));
+      const done: Int32Array[] = [];
+      for (const i of order) {
+        if (done.length >= config.finalProvision || tracker.exhausted()) break;
+        if (i >= assessed) continue;
+        const scheme = genes.subarray(i * L, i * L + L);
+        if (done.some((d) => sameScheme(d, scheme))) continue;
+        done.push(scheme);
+        tracker.count(provisionInPlace(sim, scheme, tracker.remaining));
+        tracker.offer(sim);
+      }
+      return tracker.result();
+    },
+  };
+}
+
+/** Replaces a one- or two-point section of `child` with the father's genes. */
+function crossOver(child: Int32Array, father: Int32Array, kind: GeneticConfig['crossover'], rng: () => number): void {
+  const L = child.length;
+  if (L < 2) return;
+  // Cut points fall between layers: 1..L-1.
+  const a = 1 + Math.floor(rng() * (L - 1));
+  if (kind === 'one-point') {
+    child.set(father.subarray(a), a);
+    return;
+  }
+  const b = 1 + Math.floor(rng() * (L - 1));
+  const [from, to] = a <= b ? [a, b] : [b, a];
+  child.set(father.subarray(from, to), from);
+}
+
+/** One random segment to one type that its layers can run (layers that cannot keep theirs). */
+function recolourSegment(child: Int32Array, runnable: Int32Array[], rng: () => number): void {
+  const L = child.length;
+  const first = Math.floor(rng() * L);
+  const last = Math.min(L - 1, first + Math.floor(rng() * Math.max(1, L / 4)));
+  const types = runnable[first];
+  if (types.length === 0) return;
+  const type = types[Math.floor(rng() * types.length)];
+  for (let l = first; l <= last; l++) if (runnable[l].includes(type)) child[l] = type;
+}
+
+function sameScheme(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  for (let l = 0; l < a.length; l++) if (a[l] !== b[l]) return false;
+  return true;
+}
