@@ -38,7 +38,6 @@ const MIN_GAIN = 1e-9;
 
 /** Per-simulator constants and scratch space, built once per Simulator. */
 interface Scratch {
-  price: Float64Array;
   count: Int32Array;
   units: Int32Array;
   /** forward + backward ms per [layer * K + type]. */
@@ -56,7 +55,6 @@ function scratchOf(sim: Simulator): Scratch {
     const computeMs = new Float64Array(problem.forwardMs.length);
     for (let i = 0; i < computeMs.length; i++) computeMs[i] = problem.forwardMs[i] + problem.backwardMs[i];
     scratch = {
-      price: Float64Array.from(problem.types, (t) => t.pricePerHour),
       count: Int32Array.from(problem.types, (t) => t.count),
       units: new Int32Array(problem.types.length),
       computeMs,
@@ -101,7 +99,7 @@ export function provisionInPlace(
  * their own starting placement.
  */
 export function climb(sim: Simulator, maxScores = Infinity, cutWindow = DEFAULT_CUT_WINDOW): number {
-  const { price, count, units } = scratchOf(sim);
+  const { count, units } = scratchOf(sim);
   const { stageType, stageReplicas, stageFirst, stageLast, settings } = sim;
   const budget = settings.objective === 'time' ? settings.budget : Infinity;
   sim.score();
@@ -124,8 +122,9 @@ export function climb(sim: Simulator, maxScores = Infinity, cutWindow = DEFAULT_
     const stageCount = sim.stageCount;
     scan: for (let s = 0; s < stageCount; s++) {
       const k = stageType[s];
+      // The budget is checked on the simulator's own price after scoring, not
+      // here by adding prices: sums in another order can differ in the last bit.
       if (units[k] >= count[k]) continue;
-      if (curPrice <= budget && curPrice + price[k] > budget) continue;
       // Add one replica.
       if (used + 1 >= maxScores) break scan;
       stageReplicas[s]++;
@@ -133,7 +132,7 @@ export function climb(sim: Simulator, maxScores = Infinity, cutWindow = DEFAULT_
       used++;
       stale = true;
       stageReplicas[s]--;
-      if (improves(sim, bestFeasible, bestViolation, bestObjective)) {
+      if (withinBudget(sim, curPrice, budget) && improves(sim, bestFeasible, bestViolation, bestObjective)) {
         bestFeasible = sim.feasible;
         bestViolation = sim.violation;
         bestObjective = sim.objectiveValue;
@@ -165,7 +164,7 @@ export function climb(sim: Simulator, maxScores = Infinity, cutWindow = DEFAULT_
           stageReplicas[s + 1] = right;
           sim.score();
           used++;
-          if (improves(sim, bestFeasible, bestViolation, bestObjective)) {
+          if (withinBudget(sim, curPrice, budget) && improves(sim, bestFeasible, bestViolation, bestObjective)) {
             bestFeasible = sim.feasible;
             bestViolation = sim.violation;
             bestObjective = sim.objectiveValue;
@@ -199,6 +198,11 @@ export function climb(sim: Simulator, maxScores = Infinity, cutWindow = DEFAULT_
     used++;
   }
   return used;
+}
+
+/** A move may not take a placement within the budget over it (for `time`; `budget` is Infinity for `cost`). */
+function withinBudget(sim: Simulator, currentPrice: number, budget: number): boolean {
+  return currentPrice > budget || sim.pricePerHour <= budget;
 }
 
 /** Strictly better than the given score, by a margin on the objective (see MIN_GAIN). */

@@ -3,6 +3,7 @@
  * the experiments. Each entry builds a searcher with its default config.
  */
 import { annealSearcher } from './anneal.js';
+import { exactSearcher } from './exact.js';
 import { geneticSearcher } from './genetic.js';
 import { greedySearcher } from './greedy.js';
 import { randomSearcher } from './random.js';
@@ -13,8 +14,7 @@ const FACTORIES = {
   greedy: () => greedySearcher(),
   anneal: () => annealSearcher(),
   genetic: () => geneticSearcher(),
-  // REGISTER exact HERE once agent/exact.ts exports `exactSearcher`:
-  //   import { exactSearcher } from './exact.js';   exact: () => exactSearcher,
+  exact: () => exactSearcher,
   // REGISTER reinforce HERE once agent/reinforce.ts exists (its factory or instance).
 } satisfies Record<string, () => Searcher>;
 
