@@ -3,12 +3,13 @@
  *
  * The state is a type per layer scored in its short form (one evaluation per
  * step), with energy ln(objective) + penalty × violation so that temperatures
- * are relative (T = 0.05 accepts a 5 % worse step time with probability 1/e)
+ * are relative (T = 0.05 accepts a 5 % worse objective with probability 1/e)
  * and infeasible states are uphill in proportion to how far they violate.
  * Moves: one layer to another type, one layer to a neighbour's type (moves a
  * stage boundary), or a random segment of layers to one type (creates or
  * recolours a run). The temperature falls geometrically from `initialTemperature`
- * to `finalTemperature` over the budget. Every `provisionEvery` steps the
+ * to `finalTemperature` in each of `cycles` equal parts of the budget; the
+ * first cycle starts from the best heuristic start, later ones from random states. Every `provisionEvery` steps the
  * current state is provisioned, and at the end the lowest-energy state too;
  * the best placement seen by `isBetter` wins.
  */
@@ -22,10 +23,16 @@ import { SearchTracker, heuristicStarts, runnableTypes } from './tracker.js';
 export interface AnnealConfig {
   /** Evaluation budget when the options give neither `maxEvaluations` nor `timeLimitS`. */
   defaultMaxEvaluations: number;
-  /** Temperature at the start, in units of ln(objective). */
+  /**
+   * Temperature at the start, in units of ln(objective). Hot enough to cross
+   * infeasible ridges between feasible regions (defaults tuned on random
+   * small problems, where colder starts got stuck, and on the 60-layer benchmark).
+   */
   initialTemperature: number;
   /** Temperature at the end of the budget. */
   finalTemperature: number;
+  /** Independent cooling cycles over the budget; each after the first starts from a random state. */
+  cycles: number;
   /** Energy added per unit of violation (a violation of 0.1 is 10 % over budget, deadline or memory). */
   violationPenalty: number;
   /** Probability of each move kind: a layer to a random type, a layer to a neighbour's type; the rest recolour a segment. */
@@ -47,9 +54,10 @@ export interface AnnealConfig {
 
 export const DEFAULT_ANNEAL_CONFIG: AnnealConfig = {
   defaultMaxEvaluations: 100_000,
-  initialTemperature: 0.05,
-  finalTemperature: 0.0005,
-  violationPenalty: 5,
+  initialTemperature: 0.3,
+  finalTemperature: 0.001,
+  cycles: 3,
+  violationPenalty: 2,
   singleMoveRate: 0.4,
   boundaryMoveRate: 0.3,
   maxSegmentFraction: 0.25,
@@ -82,6 +90,7 @@ export function annealSearcher(overrides: Partial<AnnealConfig> = {}): Searcher 
       const lowest = new Int32Array(L);
       let energy = Infinity;
       for (const start of heuristicStarts(sim, runnable)) {
+        if (tracker.exhausted()) break;
         sim.scoreAssignment(start);
         tracker.count(1);
         tracker.offer(sim);
@@ -101,7 +110,19 @@ export function annealSearcher(overrides: Partial<AnnealConfig> = {}): Searcher 
       let steps = 0;
       let accepted = 0;
       let idle = 0;
+      let cycle = 0;
       while (!tracker.wrapUp(reserve) && idle < MAX_IDLE_MOVES) {
+        // A new cycle restarts hot from a uniformly random state: feasible regions
+        // can be islands that one chain, once cool, never leaves.
+        const due = Math.min(config.cycles - 1, Math.floor(tracker.fraction() * config.cycles));
+        if (due > cycle) {
+          cycle = due;
+          for (let l = 0; l < L; l++) {
+            const types = runnable[l];
+            state[l] = types.length === 0 ? 0 : types[Math.floor(rng() * types.length)];
+          }
+          energy = Infinity; // the first move from the new state is always taken
+        }
         // Propose: layers first..last get new types; their old ones go to `backup`.
         const [first, last] = propose(rng, state, backup, runnable, config, maxSegment);
         if (first < 0) {
@@ -110,12 +131,14 @@ export function annealSearcher(overrides: Partial<AnnealConfig> = {}): Searcher 
         }
         idle = 0;
         steps++;
-        if (config.provisionEveryState) tracker.count(provisionInPlace(sim, state, tracker.remaining));
+        let used = 1;
+        if (config.provisionEveryState) used = provisionInPlace(sim, state, tracker.remaining);
         else sim.scoreAssignment(state);
-        tracker.count(config.provisionEveryState ? 0 : 1, { 'anneal/steps': steps, 'anneal/accepted': accepted });
+        tracker.count(used, { 'anneal/steps': steps, 'anneal/accepted': accepted, 'anneal/cycle': cycle });
         tracker.offer(sim);
         const e = energyOf();
-        const temperature = config.initialTemperature * Math.exp(logRatio * tracker.fraction());
+        const progress = tracker.fraction() * config.cycles;
+        const temperature = config.initialTemperature * Math.exp(logRatio * (progress - Math.floor(progress)));
         if (e <= energy || rng() < Math.exp((energy - e) / temperature)) {
           energy = e;
           accepted++;

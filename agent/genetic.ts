@@ -42,6 +42,14 @@ export interface GeneticConfig {
   segmentMutationRate: number;
   /** Best schemes copied unchanged into the next generation. */
   elitism: number;
+  /**
+   * Random schemes of the initial population: `per-layer` draws every layer's
+   * type (the patent's literal reading: on 24+ layers nearly every scheme has
+   * more runs than there are units, and provisioning such schemes eats the
+   * budget); `runs` draws a number of runs up to the units available, random
+   * cuts and a type per run.
+   */
+  initialSchemes: 'per-layer' | 'runs';
   /** Put the heuristic starts into the initial population. */
   heuristicSeeds: boolean;
   /** Fitness of a scheme = its provisioned score (tens of evaluations) instead of its short form (one). */
@@ -52,7 +60,7 @@ export interface GeneticConfig {
 
 export const DEFAULT_GENETIC_CONFIG: GeneticConfig = {
   defaultMaxEvaluations: 100_000,
-  populationSize: 60,
+  populationSize: 30,
   maxGenerations: Infinity,
   tournamentSize: 3,
   crossoverRate: 0.9,
@@ -60,6 +68,7 @@ export const DEFAULT_GENETIC_CONFIG: GeneticConfig = {
   mutationRate: 0,
   segmentMutationRate: 0.3,
   elitism: 2,
+  initialSchemes: 'runs',
   heuristicSeeds: true,
   provisionFitness: true,
   finalProvision: 4,
@@ -104,9 +113,10 @@ export function geneticSearcher(overrides: Partial<GeneticConfig> = {}): Searche
       const assess = (pop: Int32Array, i: number, f: Uint8Array, v: Float64Array, o: Float64Array): boolean => {
         if (tracker.wrapUp(reserve)) return false;
         const scheme = pop.subarray(i * L, i * L + L);
-        if (config.provisionFitness) tracker.count(provisionInPlace(sim, scheme, tracker.remaining));
+        let used = 1;
+        if (config.provisionFitness) used = provisionInPlace(sim, scheme, tracker.remaining);
         else sim.scoreAssignment(scheme);
-        tracker.count(config.provisionFitness ? 0 : 1, { 'genetic/generation': generation });
+        tracker.count(used, { 'genetic/generation': generation });
         tracker.offer(sim);
         f[i] = sim.feasible ? 1 : 0;
         v[i] = sim.violation;
@@ -116,7 +126,12 @@ export function geneticSearcher(overrides: Partial<GeneticConfig> = {}): Searche
 
       const seeds = config.heuristicSeeds ? heuristicStarts(sim, runnable).slice(0, P) : [];
       seeds.forEach((seed, i) => genes.set(seed, i * L));
-      for (let i = seeds.length; i < P; i++) for (let l = 0; l < L; l++) genes[i * L + l] = randomType(l);
+      const maxRuns = Math.max(1, Math.min(L, problem.types.reduce((sum, type) => sum + type.count, 0)));
+      for (let i = seeds.length; i < P; i++) {
+        const scheme = genes.subarray(i * L, i * L + L);
+        if (config.initialSchemes === 'per-layer') for (let l = 0; l < L; l++) scheme[l] = randomType(l);
+        else randomRuns(scheme, 1 + Math.floor(rng() * maxRuns), runnable, rng);
+      }
       let assessed = 0;
       while (assessed < P && assess(genes, assessed, feasible, violation, objective)) assessed++;
 
@@ -184,6 +199,33 @@ export function geneticSearcher(overrides: Partial<GeneticConfig> = {}): Searche
       return tracker.result();
     },
   };
+}
+
+/**
+ * Fills `scheme` with `runs` runs: distinct random cut points, a random type
+ * per run among those its first layer can run (layers that cannot run it draw their own).
+ */
+function randomRuns(scheme: Int32Array, runs: number, runnable: Int32Array[], rng: () => number): void {
+  const L = scheme.length;
+  // Mark run starts: layer 0 plus runs - 1 distinct others (partial Fisher-Yates over 1..L-1).
+  const starts = new Uint8Array(L);
+  starts[0] = 1;
+  const pool = Array.from({ length: L - 1 }, (_, i) => i + 1);
+  for (let r = 0; r < runs - 1 && r < pool.length; r++) {
+    const j = r + Math.floor(rng() * (pool.length - r));
+    [pool[r], pool[j]] = [pool[j], pool[r]];
+    starts[pool[r]] = 1;
+  }
+  let type = 0;
+  for (let l = 0; l < L; l++) {
+    const types = runnable[l];
+    if (types.length === 0) {
+      scheme[l] = 0;
+      continue;
+    }
+    if (starts[l] === 1) type = types[Math.floor(rng() * types.length)];
+    scheme[l] = types.includes(type) ? type : types[Math.floor(rng() * types.length)];
+  }
 }
 
 /** Replaces a one- or two-point section of `child` with the father's genes. */

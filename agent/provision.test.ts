@@ -6,27 +6,7 @@ import { Simulator } from '../env/simulate.js';
 import { DEFAULT_SETTINGS, assignmentOf, type Problem, type Settings } from '../env/problem.js';
 import { provision, provisionInPlace } from './provision.js';
 import { readPlacement } from './tracker.js';
-
-/** A random small problem whose every layer runs on every type (so short forms score). */
-export function smallProblem(seed: number, layerCount = 1 + (seed % 6)): Problem {
-  const rng = seedrandom.alea(`small-${seed}`);
-  const K = 1 + Math.floor(rng() * 3);
-  const layers = Array.from({ length: layerCount }, (_, l) => ({
-    name: `l${l}`,
-    paramBytes: Math.round(rng() * 4e6),
-    activationBytes: Math.round(rng() * 2e6),
-  }));
-  const types = Array.from({ length: K }, (_, k) => ({
-    name: `t${k}`,
-    pricePerHour: Math.round(1 + rng() * 400) / 100,
-    count: 1 + Math.floor(rng() * 4),
-    memoryBytes: 8e6 + rng() * 6e7,
-    bandwidthBytesPerS: 1e8 + rng() * 1e10,
-  }));
-  const forwardMs = Float64Array.from({ length: layerCount * K }, () => 0.1 + rng() * 20);
-  const backwardMs = Float64Array.from(forwardMs, (f) => f * (1 + rng()));
-  return { layers, types, forwardMs, backwardMs };
-}
+import { smallProblem } from './synthetic.js';
 
 function smallSettings(seed: number): Settings {
   const rng = seedrandom.alea(`settings-${seed}`);

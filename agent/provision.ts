@@ -4,12 +4,15 @@
  * An assignment fixes only the type of each layer; how many units of that type
  * train each stage is a second decision. Starting from the short form
  * (maximal runs, one replica each), `provisionInPlace` hill-climbs with two
- * moves, each costing one more unit of the stage's type:
+ * three moves, the first two costing one more unit of the stage's type:
  *
  * - **add a replica** to a stage (data parallel: its f and b shrink, an
  *   all-reduce appears, memory per replica shrinks);
  * - **split** a stage into two stages of the same type at a good cut (a
  *   pipeline over two units: the bottleneck shrinks, a link appears).
+ *
+ * - **move the cut** between two neighbouring stages of the same type (free:
+ *   a split made before replicas were added is rarely still the best cut).
  *
  * Every iteration scores every allowed move and applies the one that ranks
  * best by `isBetter` (feasible first, then least violation, then objective):
@@ -21,7 +24,7 @@
  * violations are repaired because they count in the violation.
  *
  * Deterministic (scan order breaks ties) and allocation-free in the loop: it
- * works in the simulator's own stage arrays. Splits do not score every cut:
+ * works in the simulator's own stage arrays. Splits and cut moves do not score every cut:
  * only those near the cut that balances compute time and the cut that
  * balances memory (`cutWindow` layers either side), which keeps a call at
  * O(stages) scores per move instead of O(layers).
@@ -111,7 +114,7 @@ export function climb(sim: Simulator, maxScores = Infinity, cutWindow = DEFAULT_
     const curObjective = sim.objectiveValue;
     const curPrice = sim.pricePerHour;
     units.set(sim.unitsUsed);
-    // The best move of this iteration: kind 0 none, 1 add a replica, 2 split.
+    // The best move of this iteration: kind 0 none, 1 add a replica, 2 split, 3 move a cut.
     let moveKind = 0;
     let moveStage = -1;
     let moveCut = -1;
@@ -122,6 +125,34 @@ export function climb(sim: Simulator, maxScores = Infinity, cutWindow = DEFAULT_
     const stageCount = sim.stageCount;
     scan: for (let s = 0; s < stageCount; s++) {
       const k = stageType[s];
+      // Move the cut to the next stage when it has the same type: free (no
+      // unit), and a cut made before replicas were added is rarely still best.
+      if (s + 1 < stageCount && stageType[s + 1] === k) {
+        const first = stageFirst[s];
+        const cut = stageLast[s];
+        const last = stageLast[s + 1];
+        const timeCut = balancedComputeCut(sim, k, first, last, stageReplicas[s], stageReplicas[s + 1]);
+        const memoryCut = balancedMemoryCut(sim, first, last, stageReplicas[s], stageReplicas[s + 1]);
+        for (let c = first; c < last; c++) {
+          if (c === cut || (Math.abs(c - timeCut) > cutWindow && Math.abs(c - memoryCut) > cutWindow)) continue;
+          if (used + 1 >= maxScores) break;
+          stageLast[s] = c;
+          stageFirst[s + 1] = c + 1;
+          sim.score();
+          used++;
+          stale = true;
+          if (improves(sim, bestFeasible, bestViolation, bestObjective)) {
+            bestFeasible = sim.feasible;
+            bestViolation = sim.violation;
+            bestObjective = sim.objectiveValue;
+            moveKind = 3;
+            moveStage = s;
+            moveCut = c;
+          }
+        }
+        stageLast[s] = cut;
+        stageFirst[s + 1] = cut + 1;
+      }
       // The budget is checked on the simulator's own price after scoring, not
       // here by adding prices: sums in another order can differ in the last bit.
       if (units[k] >= count[k]) continue;
@@ -180,6 +211,9 @@ export function climb(sim: Simulator, maxScores = Infinity, cutWindow = DEFAULT_
     if (moveKind === 0) break;
     if (moveKind === 1) {
       stageReplicas[moveStage]++;
+    } else if (moveKind === 3) {
+      stageLast[moveStage] = moveCut;
+      stageFirst[moveStage + 1] = moveCut + 1;
     } else {
       const n = stageReplicas[moveStage];
       openGap(sim, moveStage);

@@ -39,17 +39,14 @@ export function randomSearcher(overrides: Partial<RandomConfig> = {}): Searcher 
           // A layer no type can run makes every placement infeasible; type 0 stands in.
           assignment[l] = types.length === 0 ? 0 : types[Math.floor(rng() * types.length)];
         }
-        if (config.provision) {
-          tracker.count(provisionInPlace(sim, assignment, tracker.remaining));
-        } else {
-          sim.scoreAssignment(assignment);
-          tracker.count(1);
-        }
-        tracker.offer(sim);
+        let used = 1;
+        if (config.provision) used = provisionInPlace(sim, assignment, tracker.remaining);
+        else sim.scoreAssignment(assignment);
         samples++;
+        tracker.count(used, { 'random/samples': samples });
+        tracker.offer(sim);
       }
-      const result = tracker.result();
-      return result;
+      return tracker.result();
     },
   };
 }

@@ -43,3 +43,24 @@ export function syntheticProblem(layerCount: number, seed: number): Problem {
   }
   return { layers, types, forwardMs, backwardMs };
 }
+
+/** A random small problem whose every layer runs on every type (so short forms score). */
+export function smallProblem(seed: number, layerCount = 1 + (seed % 6)): Problem {
+  const rng = seedrandom.alea(`small-${seed}`);
+  const K = 1 + Math.floor(rng() * 3);
+  const layers = Array.from({ length: layerCount }, (_, l) => ({
+    name: `l${l}`,
+    paramBytes: Math.round(rng() * 4e6),
+    activationBytes: Math.round(rng() * 2e6),
+  }));
+  const types = Array.from({ length: K }, (_, k) => ({
+    name: `t${k}`,
+    pricePerHour: Math.round(1 + rng() * 400) / 100,
+    count: 1 + Math.floor(rng() * 4),
+    memoryBytes: 8e6 + rng() * 6e7,
+    bandwidthBytesPerS: 1e8 + rng() * 1e10,
+  }));
+  const forwardMs = Float64Array.from({ length: layerCount * K }, () => 0.1 + rng() * 20);
+  const backwardMs = Float64Array.from(forwardMs, (f) => f * (1 + rng()));
+  return { layers, types, forwardMs, backwardMs };
+}
