@@ -2,12 +2,16 @@
 /** The command line: thin. Each command lives in bin/commands/<name>.ts and exports `register`. */
 import { Command } from 'commander';
 import { handleError } from './common.js';
+import { register as registerProfile } from './commands/profile.js';
+import { register as registerValidate } from './commands/validate.js';
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command('placer')
     .description('Place each layer of a neural network on a type of processing unit: fastest step within a budget, or cheapest within a deadline.')
     .showHelpAfterError('(run with --help for usage)');
   // commands: one line each
+  registerProfile(program);
+  registerValidate(program);
   await program.parseAsync(argv);
 }
 

@@ -1,0 +1,37 @@
+/** `placer profile`: measure layers.csv, profile.csv and the link bandwidth of a real model on a catalogue's backends. */
+import type { Command } from 'commander';
+import { positiveInteger } from '../common.js';
+import { loadModelSpec } from '../../env/real/model.js';
+import { profileModel } from '../../env/real/profile.js';
+
+interface ProfileCommandOptions {
+  model: string;
+  devices: string;
+  out: string;
+  repeats?: number;
+  warmup?: number;
+  quick?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('profile')
+    .description('measure a real tfjs model on the backend of each device type: layers.csv, profile.csv (forward/backward ms per micro-batch, median of repeats, spread), links.csv and devices.csv with the measured bandwidth of a stage boundary between threads')
+    .requiredOption('--model <name|file>', 'a bundled model (mlp, cnn) or a model description .json')
+    .requiredOption('--devices <file>', 'devices.csv whose types name a backend (cpu, wasm, tensorflow, tensorflow-gpu)')
+    .requiredOption('--out <dir>', 'folder for layers.csv, profile.csv, devices.csv, links.csv, profile.json')
+    .option('--repeats <n>', 'timed repeats per layer (default 21)', positiveInteger('--repeats'))
+    .option('--warmup <n>', 'untimed warm-up runs per layer (default 5)', positiveInteger('--warmup'))
+    .option('--quick', 'smoke run: 1 warm-up, 3 repeats')
+    .action(async (options: ProfileCommandOptions) => {
+      const result = await profileModel({
+        spec: loadModelSpec(options.model),
+        devicesFile: options.devices,
+        outDir: options.out,
+        warmup: options.quick ? 1 : options.warmup,
+        repeats: options.quick ? 3 : options.repeats,
+        log: (line) => process.stderr.write(`placer: ${line}\n`),
+      });
+      for (const file of Object.values(result.files)) process.stdout.write(`wrote ${file}\n`);
+    });
+}

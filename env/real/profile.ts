@@ -1,0 +1,145 @@
+/**
+ * `placer profile`: measures a profile of a real model on the backends of a
+ * catalogue's types, and what a stage boundary costs between two threads,
+ * and writes layers.csv, profile.csv, links.csv and devices.csv (the
+ * catalogue with each type's bandwidth measured) in the DESIGN.md formats.
+ */
+import { Worker, MessageChannel } from 'node:worker_threads';
+import { join } from 'node:path';
+import { writeFileAtomic, writeJsonAtomic } from '../atomic-write.js';
+import { loadDevices } from '../load.js';
+import type { DeviceType, Layer } from '../problem.js';
+import { checkCatalogueBackends, useBackend } from './backends.js';
+import { modelLayers, type ModelSpec } from './model.js';
+import type { LayerTiming, LinkTiming, ProfileWorkerData } from './profile-worker.js';
+
+export interface ProfileOptions {
+  spec: ModelSpec;
+  /** devices.csv of the catalogue; each type's `backend` (default cpu) is measured. */
+  devicesFile: string;
+  outDir: string;
+  warmup?: number;
+  repeats?: number;
+  /** Measure the links and write the measured bandwidth into DIR/devices.csv (default true). */
+  measureLinks?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface ProfileResult {
+  layers: Layer[];
+  types: DeviceType[];
+  /** timings[k][l] */
+  timings: LayerTiming[][];
+  /** links[k]: one-way boundary cost between two threads of type k's backend, at the model's cut sizes. */
+  links: LinkTiming[][];
+  /** Bytes per second of each type, measured (or the catalogue's when links were not measured). */
+  bandwidthBytesPerS: number[];
+  files: { layers: string; profile: string; devices: string; links: string; report: string };
+}
+
+function runWorker<T>(data: ProfileWorkerData, transfer: readonly import('node:worker_threads').TransferListItem[] = []): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./profile-worker.js', import.meta.url), { workerData: data, transferList: [...transfer] });
+    worker.once('message', (message: T | { error: string }) => {
+      void worker.terminate();
+      if (message && typeof message === 'object' && 'error' in message) reject(new Error(`profile worker (${data.backend}): ${message.error}`));
+      else resolve(message as T);
+    });
+    worker.once('error', reject);
+  });
+}
+
+/** One way boundary cost at each size: a ping thread and an echo thread on the same backend. */
+async function measureLink(backend: string, sizes: number[], warmup: number, repeats: number): Promise<LinkTiming[]> {
+  const channel = new MessageChannel();
+  const echo = new Worker(new URL('./profile-worker.js', import.meta.url), {
+    workerData: { role: 'echo', backend, port: channel.port2 } satisfies ProfileWorkerData,
+    transferList: [channel.port2],
+  });
+  try {
+    return await runWorker<LinkTiming[]>({ role: 'ping', backend, sizes, warmup, repeats, port: channel.port1 }, [channel.port1]);
+  } finally {
+    await echo.terminate();
+  }
+}
+
+/**
+ * The bandwidth that makes τ = bytes / bandwidth match the measured boundary
+ * cost at this model's cut sizes: the median of bytes / ms over them (a
+ * boundary also has a fixed latency, which this spreads over the sizes that
+ * actually occur).
+ */
+export function fitBandwidth(links: LinkTiming[]): number {
+  const rates = links.map((link) => (link.bytes / Math.max(link.ms, 1e-6)) * 1000).sort((a, b) => a - b);
+  const mid = Math.floor(rates.length / 2);
+  return rates.length % 2 ? rates[mid] : (rates[mid - 1] + rates[mid]) / 2;
+}
+
+const num = (x: number) => Number(x.toPrecision(6)).toString();
+
+export async function profileModel(options: ProfileOptions): Promise<ProfileResult> {
+  const { spec, outDir } = options;
+  const warmup = options.warmup ?? 5;
+  const repeats = options.repeats ?? 21;
+  const log = options.log ?? (() => {});
+  const types = loadDevices(options.devicesFile);
+  await checkCatalogueBackends(types);
+  // Importing a backend package raises its priority; this thread only builds shapes, on cpu.
+  await useBackend('cpu');
+  const layers = modelLayers(spec);
+  const timings: LayerTiming[][] = [];
+  const links: LinkTiming[][] = [];
+  const cutSizes = [...new Set(layers.slice(0, -1).map((layer) => layer.activationBytes))].sort((a, b) => a - b);
+  // Types on the same backend share their measurements.
+  const byBackend = new Map<string, { timings: LayerTiming[]; links: LinkTiming[] }>();
+  for (const type of types) {
+    const backend = type.backend ?? 'cpu';
+    let measured = byBackend.get(backend);
+    if (!measured) {
+      log(`profiling ${spec.name} on backend ${backend} (${warmup} warm-up, ${repeats} repeats per layer)`);
+      const layerTimings = await runWorker<LayerTiming[]>({ role: 'layers', spec, backend, warmup, repeats });
+      const linkTimings = options.measureLinks === false || cutSizes.length === 0 ? [] : await measureLink(backend, cutSizes, warmup, repeats);
+      measured = { timings: layerTimings, links: linkTimings };
+      byBackend.set(backend, measured);
+    }
+    timings.push(measured.timings);
+    links.push(measured.links);
+  }
+  const bandwidthBytesPerS = types.map((type, k) => (links[k].length > 0 ? fitBandwidth(links[k]) : type.bandwidthBytesPerS));
+
+  const files = {
+    layers: join(outDir, 'layers.csv'),
+    profile: join(outDir, 'profile.csv'),
+    devices: join(outDir, 'devices.csv'),
+    links: join(outDir, 'links.csv'),
+    report: join(outDir, 'profile.json'),
+  };
+  writeFileAtomic(files.layers, ['name,param_bytes,activation_bytes', ...layers.map((l) => `${l.name},${l.paramBytes},${l.activationBytes}`)].join('\n') + '\n');
+  const profileRows = ['layer,type,forward_ms,backward_ms,forward_spread,backward_spread'];
+  layers.forEach((layer, l) =>
+    types.forEach((type, k) => {
+      const t = timings[k][l];
+      if (t.forwardMs === null || t.backwardMs === null) return;
+      profileRows.push(`${layer.name},${type.name},${num(t.forwardMs)},${num(t.backwardMs)},${num(t.forwardSpread)},${num(t.backwardSpread)}`);
+    }),
+  );
+  writeFileAtomic(files.profile, profileRows.join('\n') + '\n');
+  writeFileAtomic(
+    files.devices,
+    [
+      'type,price_per_hour,count,memory_bytes,bandwidth_bytes_per_s,backend',
+      ...types.map((t, k) => `${t.name},${t.pricePerHour},${t.count},${t.memoryBytes},${Math.round(bandwidthBytesPerS[k])},${t.backend ?? 'cpu'}`),
+    ].join('\n') + '\n',
+  );
+  writeFileAtomic(files.links, ['type,bytes,one_way_ms', ...types.flatMap((t, k) => links[k].map((link) => `${t.name},${link.bytes},${num(link.ms)}`))].join('\n') + '\n');
+  writeJsonAtomic(files.report, {
+    model: spec.name,
+    microBatchSize: spec.microBatchSize,
+    warmup,
+    repeats,
+    note: 'forward/backward ms: median over repeats for ONE micro-batch; spread = (p90 - p10) / median. Backward includes the recomputed forward (tfjs keeps no tape between calls). Rows missing from profile.csv: the backend cannot train that layer (reason below). Bandwidth: bytes / one-way boundary ms (download, transfer between threads, upload), median over the model\'s cut sizes.',
+    unavailable: types.flatMap((t, k) => timings[k].filter((x) => x.reason).map((x) => ({ layer: layers[x.layer].name, type: t.name, reason: x.reason }))),
+    bandwidthBytesPerS: Object.fromEntries(types.map((t, k) => [t.name, Math.round(bandwidthBytesPerS[k])])),
+  });
+  return { layers, types, timings, links, bandwidthBytesPerS, files };
+}

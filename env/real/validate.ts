@@ -1,0 +1,138 @@
+/**
+ * `placer validate`: trains a placement for real (env/real/pipeline.ts) and
+ * compares the measured step time with the simulator's prediction.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { writeJsonAtomic } from '../atomic-write.js';
+import { UserError } from '../errors.js';
+import { loadDevices, loadPlacement, loadProfile } from '../load.js';
+import { evaluate } from '../simulate.js';
+import { DEFAULT_SETTINGS, type Placement, type Problem } from '../problem.js';
+import { checkCatalogueBackends, useBackend } from './backends.js';
+import { MODELS_DIR, modelLayers, type ModelSpec } from './model.js';
+import { runPipeline } from './pipeline.js';
+
+export interface ValidateOptions {
+  placementFile: string;
+  spec: ModelSpec;
+  devicesFile: string;
+  /** profile.csv for the prediction; default: profiles/local/<model>/profile.csv when it exists, else the placement's own stepMs. */
+  profileFile?: string;
+  /** Measured steps after the warm-up (default 5). */
+  steps?: number;
+  warmupSteps?: number;
+  /** Default: the placement's microBatches, else 8. */
+  microBatches?: number;
+  /** Where validation.json goes (default: beside the placement). */
+  outFile?: string;
+}
+
+export interface StageValidation {
+  type: string;
+  backend: string;
+  replicas: number;
+  firstLayer: string;
+  lastLayer: string;
+  predictedForwardMs: number | null;
+  predictedBackwardMs: number | null;
+  /** Median over the measured steps of the stage's compute time in a step (its busiest replica). */
+  busyMs: number;
+}
+
+export interface Validation {
+  model: string;
+  placementFile: string;
+  microBatches: number;
+  microBatchSize: number;
+  steps: number;
+  warmupSteps: number;
+  predictedStepMs: number;
+  predictedFrom: string;
+  measuredStepMs: number;
+  /** (measured − predicted) / measured. */
+  relativeError: number;
+  stepMs: number[];
+  losses: number[];
+  lossFirst: number;
+  lossLast: number;
+  stages: StageValidation[];
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+};
+
+function defaultProfile(spec: ModelSpec): string | undefined {
+  const file = join(MODELS_DIR, '..', 'local', spec.name, 'profile.csv');
+  return existsSync(file) ? file : undefined;
+}
+
+export async function validatePlacement(options: ValidateOptions): Promise<Validation> {
+  const { spec } = options;
+  const steps = options.steps ?? 5;
+  const warmupSteps = options.warmupSteps ?? 2;
+  const types = loadDevices(options.devicesFile);
+  const layers = modelLayers(spec);
+  const profileFile = options.profileFile ?? defaultProfile(spec);
+  const profile = profileFile ? loadProfile(profileFile, layers, types) : { forwardMs: new Float64Array(layers.length * types.length).fill(NaN), backwardMs: new Float64Array(layers.length * types.length).fill(NaN) };
+  const problem: Problem = { layers, types, ...profile };
+  const placement: Placement = loadPlacement(options.placementFile, problem);
+  const json = JSON.parse(readFileSync(options.placementFile, 'utf8')) as { microBatches?: number; stepMs?: number };
+  const microBatches = options.microBatches ?? json.microBatches ?? DEFAULT_SETTINGS.microBatches;
+  await checkCatalogueBackends(types, new Set(placement.map((stage) => stage.type)));
+  await useBackend('cpu');
+
+  let predictedStepMs: number;
+  let predictedFrom: string;
+  const evaluation = profileFile ? evaluate(problem, { ...DEFAULT_SETTINGS, microBatches }, placement) : null;
+  if (evaluation && evaluation.stepMs !== null) {
+    predictedStepMs = evaluation.stepMs;
+    predictedFrom = `simulator on ${profileFile} and ${options.devicesFile}`;
+  } else if (typeof json.stepMs === 'number') {
+    predictedStepMs = json.stepMs;
+    predictedFrom = `stepMs of ${options.placementFile}`;
+  } else {
+    throw new UserError(`${options.placementFile}: no prediction: give --profile (a profile.csv that covers this placement) or a placement with "stepMs"`);
+  }
+
+  const result = await runPipeline({
+    spec,
+    microBatches,
+    steps: warmupSteps + steps,
+    stages: placement.map((stage) => ({ first: stage.first, last: stage.last, replicas: stage.replicas, backend: types[stage.type].backend ?? 'cpu' })),
+  });
+  const measured = result.steps.slice(warmupSteps);
+  const measuredStepMs = median(measured.map((s) => s.stepMs));
+  const losses = result.steps.map((s) => s.loss);
+  const validation: Validation = {
+    model: spec.name,
+    placementFile: options.placementFile,
+    microBatches,
+    microBatchSize: spec.microBatchSize,
+    steps,
+    warmupSteps,
+    predictedStepMs,
+    predictedFrom,
+    measuredStepMs,
+    relativeError: (measuredStepMs - predictedStepMs) / measuredStepMs,
+    stepMs: result.steps.map((s) => s.stepMs),
+    losses,
+    lossFirst: losses[0],
+    lossLast: losses[losses.length - 1],
+    stages: placement.map((stage, s) => ({
+      type: types[stage.type].name,
+      backend: types[stage.type].backend ?? 'cpu',
+      replicas: stage.replicas,
+      firstLayer: layers[stage.first].name,
+      lastLayer: layers[stage.last].name,
+      predictedForwardMs: evaluation?.stages[s].forwardMs ?? null,
+      predictedBackwardMs: evaluation?.stages[s].backwardMs ?? null,
+      busyMs: median(measured.map((m) => m.busyMs[s])),
+    })),
+  };
+  writeJsonAtomic(options.outFile ?? join(dirname(options.placementFile), 'validation.json'), validation);
+  return validation;
+}
