@@ -3,7 +3,7 @@
  * from the generators (deterministic: same code, same bytes).
  * Run: npm run profiles:generate
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generatedFiles } from './problems.js';
@@ -21,14 +21,7 @@ export function profilesDir(): string {
 function main(): void {
   const root = profilesDir();
   const files = generatedFiles();
-  // Drop problem folders the generator no longer makes, so the folder is exactly its output.
-  const problemsDir = join(root, 'problems');
-  const wanted = new Set([...files.keys()].filter((p) => p.startsWith('problems/')).map((p) => p.split('/')[1]));
-  if (existsSync(problemsDir)) {
-    for (const entry of readdirSync(problemsDir, { withFileTypes: true })) {
-      if (entry.isDirectory() && !wanted.has(entry.name)) rmSync(join(problemsDir, entry.name), { recursive: true });
-    }
-  }
+  // Only writes: other folders under problems/ (e.g. local-* from `placer profile`) are not ours to delete.
   for (const [path, text] of files) {
     const file = join(root, path);
     mkdirSync(dirname(file), { recursive: true });
