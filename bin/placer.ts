@@ -2,6 +2,9 @@
 /** The command line: thin. Each command lives in bin/commands/<name>.ts and exports `register`. */
 import { Command } from 'commander';
 import { handleError } from './common.js';
+import { register as registerEvaluate } from './commands/evaluate.js';
+import { register as registerSolve } from './commands/solve.js';
+import { register as registerProblems } from './commands/problems.js';
 import { register as registerProfile } from './commands/profile.js';
 import { register as registerValidate } from './commands/validate.js';
 
@@ -10,6 +13,9 @@ async function main(argv: string[]): Promise<void> {
     .description('Place each layer of a neural network on a type of processing unit: fastest step within a budget, or cheapest within a deadline.')
     .showHelpAfterError('(run with --help for usage)');
   // commands: one line each
+  registerEvaluate(program);
+  registerSolve(program);
+  registerProblems(program);
   registerProfile(program);
   registerValidate(program);
   await program.parseAsync(argv);

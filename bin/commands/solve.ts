@@ -1,0 +1,77 @@
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { addProblemOptions, loadProblemFromOptions, nonNegativeNumber, positiveInteger, type ProblemOptions } from '../common.js';
+import { formatEvaluation } from '../format.js';
+import { progressLine } from '../progress.js';
+import { smallestFeasibleConstraint } from '../../agent/exact.js';
+import { SEARCHER_NAMES, searcherByName } from '../../agent/searchers.js';
+import { writeJsonAtomic } from '../../env/atomic-write.js';
+import { placementJson } from '../../env/export.js';
+import type { Problem, Settings } from '../../env/problem.js';
+import { evaluate } from '../../env/simulate.js';
+
+interface SolveOptions extends ProblemOptions {
+  method: string;
+  seed: number;
+  evaluations?: number;
+  timeLimit?: number;
+  out: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  addProblemOptions(
+    program
+      .command('solve')
+      .description('search for the best placement with one method and write DIR/placement.json')
+      .addOption(new Option('--method <method>', 'exact: proven optimum; the others are heuristics').choices(SEARCHER_NAMES).default('exact'))
+      .option('--seed <S>', 'seed of every random choice (never 0)', positiveInteger('--seed'), 1)
+      .option('--evaluations <N>', 'simulator evaluations for the sampling methods', positiveInteger('--evaluations'))
+      .option('--time-limit <seconds>', 'stop and keep the best found so far', nonNegativeNumber('--time-limit'))
+      .option('--out <dir>', 'where placement.json goes', 'runs/solve')
+      .option('--json', 'print placement.json instead of the table'),
+  )
+    .addHelpText('after', '\nExamples:\n  placer solve --method exact --problem bert-base --out runs/bert\n  placer solve --method genetic --layers layers.csv --devices devices.csv --profile profile.csv --budget 6 --seed 3 --out runs/mine')
+    .action(async (options: SolveOptions) => {
+      const { problem, settings, problemName } = loadProblemFromOptions(options);
+      const searcher = searcherByName(options.method);
+      const progress = progressLine(`${options.method}`);
+      const result = await searcher.search(problem, settings, {
+        seed: options.seed,
+        maxEvaluations: options.evaluations,
+        timeLimitS: options.timeLimit,
+        onProgress: progress.update,
+      });
+      progress.done();
+      const extra: Record<string, unknown> = { seed: options.seed, method: result.method, problem: problemName ?? null };
+      if (result.provenOptimal !== undefined) extra.provenOptimal = result.provenOptimal;
+      if (!result.feasible) Object.assign(extra, loosestNeeded(problem, settings));
+      const json = placementJson(problem, settings, result.placement, extra);
+      const file = join(options.out, 'placement.json');
+      writeJsonAtomic(file, json);
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+        return;
+      }
+      const report = evaluate(problem, settings, result.placement);
+      const proof = result.provenOptimal === true ? ' (proven optimal)' : result.provenOptimal === false ? ' (time limit: not proven optimal)' : '';
+      process.stdout.write(`${problemName ? `${problemName}: ` : ''}${problem.layers.length} layers, ${problem.types.length} types; ${result.method}${proof}, ${result.evaluations} evaluations, ${result.seconds.toFixed(2)} s\n`);
+      process.stdout.write(`${formatEvaluation(report, new Map(problem.layers.map((l, i) => [l.name, i])))}\n`);
+      if (!result.feasible) process.stdout.write(`${describeLoosest(extra, settings)}\n`);
+      process.stdout.write(`wrote ${file}\n`);
+    });
+}
+
+/** The least budget (or deadline) under which some placement would be feasible. */
+function loosestNeeded(problem: Problem, settings: Settings): Record<string, unknown> {
+  const least = smallestFeasibleConstraint(problem, settings);
+  return settings.objective === 'time' ? { minimumFeasibleBudget: least } : { minimumFeasibleDeadline: least };
+}
+
+function describeLoosest(extra: Record<string, unknown>, settings: Settings): string {
+  const least = (settings.objective === 'time' ? extra.minimumFeasibleBudget : extra.minimumFeasibleDeadline) as number | null;
+  if (least === null) return 'No placement fits memory and unit counts whatever the budget or deadline.';
+  return settings.objective === 'time'
+    ? `No placement fits the budget: the smallest budget that makes one feasible is ${least} $/h (--budget ${least}).`
+    : `No placement meets the deadline: the smallest deadline that makes one feasible is ${least} ms (--deadline ${least}).`;
+}

@@ -1,0 +1,104 @@
+/** Invariants of the simulator over random problems and placements (fast-check). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { evaluate, Simulator } from './simulate.js';
+import { placementFromAssignment, type Placement, type Problem, type Settings } from './problem.js';
+
+const problemArb = fc
+  .record({ L: fc.integer({ min: 1, max: 12 }), K: fc.integer({ min: 1, max: 4 }), seed: fc.integer() })
+  .chain(({ L, K }) =>
+    fc.record({
+      layers: fc.array(fc.record({ paramBytes: fc.integer({ min: 0, max: 1e9 }), activationBytes: fc.integer({ min: 0, max: 1e8 }) }), { minLength: L, maxLength: L }),
+      types: fc.array(
+        fc.record({
+          pricePerHour: fc.double({ min: 0, max: 10, noNaN: true }),
+          count: fc.integer({ min: 1, max: 8 }),
+          memoryBytes: fc.double({ min: 1e6, max: 8e10, noNaN: true }),
+          bandwidthBytesPerS: fc.double({ min: 1e6, max: 1e11, noNaN: true }),
+        }),
+        { minLength: K, maxLength: K },
+      ),
+      times: fc.array(fc.double({ min: 0, max: 100, noNaN: true }), { minLength: 2 * L * K, maxLength: 2 * L * K }),
+      assignment: fc.array(fc.integer({ min: 0, max: K - 1 }), { minLength: L, maxLength: L }),
+      microBatches: fc.integer({ min: 1, max: 16 }),
+    }),
+  )
+  .map(({ layers, types, times, assignment, microBatches }) => {
+    const L = layers.length;
+    const K = types.length;
+    const problem: Problem = {
+      layers: layers.map((l, i) => ({ name: `l${i}`, ...l })),
+      types: types.map((t, k) => ({ name: `t${k}`, ...t })),
+      forwardMs: Float64Array.from(times.slice(0, L * K)),
+      backwardMs: Float64Array.from(times.slice(L * K)),
+    };
+    const settings: Settings = { microBatches, objective: 'time', budget: Infinity, deadline: Infinity };
+    return { problem, settings, assignment };
+  });
+
+test('the same placement in assignment form and stage form scores the same', () => {
+  fc.assert(
+    fc.property(problemArb, ({ problem, settings, assignment }) => {
+      const sim = new Simulator(problem, settings);
+      const fromAssignment = sim.scoreAssignment(assignment);
+      const fromStages = evaluate(problem, settings, placementFromAssignment(assignment)).stepMs;
+      assert.equal(fromAssignment, fromStages);
+    }),
+  );
+});
+
+test('more replicas never raise memory per replica', () => {
+  fc.assert(
+    fc.property(problemArb, fc.integer({ min: 1, max: 7 }), ({ problem, settings, assignment }, extra) => {
+      const placement = placementFromAssignment(assignment);
+      const before = evaluate(problem, settings, placement).stages.map((s) => s.memoryBytes);
+      const wider: Placement = placement.map((s) => ({ ...s, replicas: s.replicas + extra }));
+      const after = evaluate(problem, settings, wider).stages.map((s) => s.memoryBytes);
+      after.forEach((memory, s) => assert.ok(memory <= before[s]));
+    }),
+  );
+});
+
+test('adding a stage cut adds exactly one link', () => {
+  fc.assert(
+    fc.property(problemArb, ({ problem, settings }) => {
+      fc.pre(problem.layers.length >= 2);
+      const whole: Placement = [{ type: 0, replicas: 1, first: 0, last: problem.layers.length - 1 }];
+      const cut: Placement = [
+        { type: 0, replicas: 1, first: 0, last: 0 },
+        { type: 0, replicas: 1, first: 1, last: problem.layers.length - 1 },
+      ];
+      const a = evaluate(problem, settings, whole);
+      const b = evaluate(problem, settings, cut);
+      assert.equal(a.linkMs.length, 0);
+      assert.equal(b.linkMs.length, 1);
+      assert.equal(b.linkMs[0], (problem.layers[0].activationBytes / problem.types[0].bandwidthBytesPerS) * 1000);
+    }),
+  );
+});
+
+test('price is additive over stages: replicas × unit price', () => {
+  fc.assert(
+    fc.property(problemArb, ({ problem, settings, assignment }) => {
+      const placement = placementFromAssignment(assignment).map((s, i) => ({ ...s, replicas: 1 + (i % 3) }));
+      const report = evaluate(problem, settings, placement);
+      const expected = placement.reduce((sum, s) => sum + s.replicas * problem.types[s.type].pricePerHour, 0);
+      assert.ok(Math.abs(report.pricePerHour - expected) <= 1e-12 * Math.max(1, expected));
+      assert.ok(Math.abs(report.pricePerHour - report.stages.reduce((sum, s) => sum + s.pricePerHour, 0)) <= 1e-12 * Math.max(1, expected));
+    }),
+  );
+});
+
+test('the step is at least the fill-and-drain of the slowest stage and at most all stages in series', () => {
+  fc.assert(
+    fc.property(problemArb, ({ problem, settings, assignment }) => {
+      const report = evaluate(problem, settings, placementFromAssignment(assignment));
+      const M = settings.microBatches;
+      const slowest = Math.max(...report.stages.map((s) => s.forwardMs + s.backwardMs), ...report.linkMs.map((t) => 2 * t));
+      const serial = report.stages.reduce((sum, s) => sum + s.forwardMs + s.backwardMs, 0) + report.linkMs.reduce((sum, t) => sum + 2 * t, 0);
+      assert.ok(report.stepMs! >= M * slowest * (1 - 1e-12));
+      assert.ok(report.stepMs! <= M * serial * (1 + 1e-12) + 1e-9);
+    }),
+  );
+});
