@@ -1,0 +1,113 @@
+/** The command line end to end: exit codes, one-line errors, JSON output, files written. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('./placer.js', import.meta.url));
+
+function placer(...args: string[]) {
+  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function problemDir(overrides: Record<string, string> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'placer-cli-'));
+  const files: Record<string, string> = {
+    'layers.csv': 'name,param_bytes,activation_bytes\na,1000000,2000000\nb,2000000,1000000\nc,500000,10\n',
+    'devices.csv': 'type,price_per_hour,count,memory_bytes,bandwidth_bytes_per_s\ncpu,1,4,1e9,1e9\ngpu,3,2,1e9,1e10\n',
+    'profile.csv': 'layer,type,forward_ms,backward_ms\na,cpu,10,20\na,gpu,1,2\nb,cpu,20,40\nb,gpu,2,4\nc,cpu,5,10\nc,gpu,1,1\n',
+    ...overrides,
+  };
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return { dir, args: ['--layers', join(dir, 'layers.csv'), '--devices', join(dir, 'devices.csv'), '--profile', join(dir, 'profile.csv')] };
+}
+
+test('--help lists the commands', () => {
+  const { code, stdout } = placer('--help');
+  assert.equal(code, 0);
+  for (const command of ['evaluate', 'solve', 'problems', 'profile', 'validate']) assert.match(stdout, new RegExp(`\\b${command}\\b`));
+});
+
+test('evaluate --json prints the DESIGN.md keys', () => {
+  const { args } = problemDir();
+  const { code, stdout } = placer('evaluate', ...args, '--assignment', 'gpu,gpu,cpu', '--budget', '10', '--json');
+  assert.equal(code, 0);
+  const json = JSON.parse(stdout);
+  assert.equal(json.feasible, true);
+  assert.equal(json.pricePerHour, 4);
+  // gpu stage f=3 b=6; link 1e6 B / 1e9 B/s = 1 ms; cpu stage f=5 b=10; M=8: 9 + 2 + 15 + 7·(5+10) = 131
+  assert.equal(json.stepMs, 131);
+  assert.equal(json.costPerStep, (4 * 131) / 3_600_000);
+});
+
+test('evaluate reports violations of an infeasible placement', () => {
+  const { args } = problemDir();
+  const { code, stdout } = placer('evaluate', ...args, '--assignment', 'gpu,gpu,gpu', '--budget', '2', '--json');
+  assert.equal(code, 0);
+  const json = JSON.parse(stdout);
+  assert.equal(json.feasible, false);
+  assert.deepEqual(json.violations, ['price 3 $/h is over the budget of 2 $/h']);
+});
+
+test('solve writes placement.json; an impossible budget still exits 0 and names the least budget that works', () => {
+  const { dir, args } = problemDir();
+  const out = join(dir, 'out');
+  const ok = placer('solve', '--method', 'exact', ...args, '--budget', '7', '--out', out);
+  assert.equal(ok.code, 0, ok.stderr);
+  const written = JSON.parse(readFileSync(join(out, 'placement.json'), 'utf8'));
+  assert.equal(written.feasible, true);
+  assert.equal(written.assignment.length, 3);
+  for (const key of ['stepMs', 'pricePerHour', 'costPerStep', 'stages', 'objective', 'budget', 'microBatches', 'seed']) assert.ok(key in written, key);
+
+  const none = placer('solve', '--method', 'exact', ...args, '--budget', '0.5', '--out', out);
+  assert.equal(none.code, 0, none.stderr);
+  assert.match(none.stdout, /INFEASIBLE/);
+  assert.match(none.stdout, /the smallest budget that makes one feasible is 1 \$\/h/);
+  const infeasible = JSON.parse(readFileSync(join(out, 'placement.json'), 'utf8'));
+  assert.equal(infeasible.feasible, false);
+  assert.equal(infeasible.minimumFeasibleBudget, 1);
+  assert.ok(infeasible.violations.length > 0);
+});
+
+test('same seed, same bytes: solve --method genetic twice', () => {
+  const { dir, args } = problemDir();
+  placer('solve', '--method', 'genetic', ...args, '--seed', '7', '--evaluations', '500', '--out', join(dir, 'a'));
+  placer('solve', '--method', 'genetic', ...args, '--seed', '7', '--evaluations', '500', '--out', join(dir, 'b'));
+  assert.equal(readFileSync(join(dir, 'a', 'placement.json'), 'utf8'), readFileSync(join(dir, 'b', 'placement.json'), 'utf8'));
+});
+
+test('bad input: one line on stderr, no stack, exit 1', () => {
+  const cases: Array<[Record<string, string>, string[], RegExp]> = [
+    [{ 'layers.csv': 'name,param_bytes,activation_bytes\na,1,1\na,1,1\n' }, ['--assignment', 'cpu,cpu'], /layers\.csv row 3, column name: duplicate layer "a"/],
+    [{ 'profile.csv': 'layer,type,forward_ms,backward_ms\na,cpu,-1,1\n' }, ['--assignment', 'cpu,cpu,cpu'], /profile\.csv row 2, column forward_ms: expected a number >= 0, got "-1"/],
+    [{ 'devices.csv': 'type,price_per_hour,count,memory_bytes,bandwidth_bytes_per_s\ncpu,1,4,1e9\n' }, ['--assignment', 'cpu,cpu,cpu'], /devices\.csv row 2: malformed CSV/],
+    [{}, ['--assignment', 'cpu,tpu,cpu'], /--assignment: item 2 \(layer "b"\): unknown type "tpu"/],
+    [{}, ['--assignment', 'cpu,cpu'], /--assignment: expected 3 types \(one per layer\), got 2/],
+  ];
+  for (const [override, extra, expected] of cases) {
+    const { args } = problemDir(override);
+    const { code, stderr } = placer('evaluate', ...args, ...extra);
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, expected);
+    assert.equal(stderr.trim().split('\n').length, 1, stderr);
+    assert.doesNotMatch(stderr, /\n\s+at /);
+  }
+  const missing = placer('evaluate', '--layers', '/nonexistent/layers.csv', '--devices', 'x', '--profile', 'y', '--assignment', 'a');
+  assert.equal(missing.code, 1);
+  assert.equal(missing.stderr, 'placer: /nonexistent/layers.csv: file not found\n');
+  const budget = placer('evaluate', '--problem', 'toy', '--assignment', 'cpu,cpu,cpu,cpu', '--budget', 'lots');
+  assert.equal(budget.code, 1);
+  assert.match(budget.stderr, /--budget must be a number >= 0, got "lots"/);
+});
+
+test('solve does not leave temporary files behind', () => {
+  const { dir, args } = problemDir();
+  const out = join(dir, 'out');
+  placer('solve', ...args, '--out', out);
+  assert.ok(existsSync(join(out, 'placement.json')));
+  assert.deepEqual(readdirSync(out), ['placement.json']);
+});
