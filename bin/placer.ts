@@ -5,6 +5,7 @@ import { handleError } from './common.js';
 import { register as registerEvaluate } from './commands/evaluate.js';
 import { register as registerSolve } from './commands/solve.js';
 import { register as registerProblems } from './commands/problems.js';
+import { register as registerQuickstart } from './commands/quickstart.js';
 import { register as registerProfile } from './commands/profile.js';
 import { register as registerValidate } from './commands/validate.js';
 
@@ -16,6 +17,7 @@ async function main(argv: string[]): Promise<void> {
   registerEvaluate(program);
   registerSolve(program);
   registerProblems(program);
+  registerQuickstart(program);
   registerProfile(program);
   registerValidate(program);
   await program.parseAsync(argv);

@@ -6,7 +6,8 @@ import { progressLine } from '../progress.js';
 import { smallestFeasibleConstraint } from '../../agent/exact.js';
 import { SEARCHER_NAMES, searcherByName } from '../../agent/searchers.js';
 import { writeJsonAtomic } from '../../env/atomic-write.js';
-import { placementJson } from '../../env/export.js';
+import { placementJson, type PlacementJson } from '../../env/export.js';
+import type { SearchResult } from '../../agent/searcher.js';
 import type { Problem, Settings } from '../../env/problem.js';
 import { evaluate } from '../../env/simulate.js';
 
@@ -33,33 +34,59 @@ export function register(program: Command): void {
   )
     .addHelpText('after', '\nExamples:\n  placer solve --method exact --problem bert-base --out runs/bert\n  placer solve --method genetic --layers layers.csv --devices devices.csv --profile profile.csv --budget 6 --seed 3 --out runs/mine')
     .action(async (options: SolveOptions) => {
-      const { problem, settings, problemName } = loadProblemFromOptions(options);
-      const searcher = searcherByName(options.method);
-      const progress = progressLine(`${options.method}`);
-      const result = await searcher.search(problem, settings, {
-        seed: options.seed,
-        maxEvaluations: options.evaluations,
-        timeLimitS: options.timeLimit,
-        onProgress: progress.update,
-      });
-      progress.done();
-      const extra: Record<string, unknown> = { seed: options.seed, method: result.method, problem: problemName ?? null };
-      if (result.provenOptimal !== undefined) extra.provenOptimal = result.provenOptimal;
-      if (!result.feasible) Object.assign(extra, loosestNeeded(problem, settings));
-      const json = placementJson(problem, settings, result.placement, extra);
-      const file = join(options.out, 'placement.json');
-      writeJsonAtomic(file, json);
+      const loaded = loadProblemFromOptions(options);
+      const { json, file, result } = await solveAndExport({ ...options, ...loaded });
       if (options.json) {
         process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
         return;
       }
-      const report = evaluate(problem, settings, result.placement);
-      const proof = result.provenOptimal === true ? ' (proven optimal)' : result.provenOptimal === false ? ' (time limit: not proven optimal)' : '';
-      process.stdout.write(`${problemName ? `${problemName}: ` : ''}${problem.layers.length} layers, ${problem.types.length} types; ${result.method}${proof}, ${result.evaluations} evaluations, ${result.seconds.toFixed(2)} s\n`);
-      process.stdout.write(`${formatEvaluation(report, new Map(problem.layers.map((l, i) => [l.name, i])))}\n`);
-      if (!result.feasible) process.stdout.write(`${describeLoosest(extra, settings)}\n`);
-      process.stdout.write(`wrote ${file}\n`);
+      process.stdout.write(`${describeSolve(loaded.problem, loaded.settings, result, loaded.problemName)}\nwrote ${file}\n`);
     });
+}
+
+export interface SolveRun {
+  problem: Problem;
+  settings: Settings;
+  problemName?: string;
+  method: string;
+  seed: number;
+  evaluations?: number;
+  timeLimit?: number;
+  out: string;
+}
+
+/** Runs one searcher with a progress line and writes DIR/placement.json. */
+export async function solveAndExport(run: SolveRun): Promise<{ json: PlacementJson; file: string; result: SearchResult }> {
+  const searcher = searcherByName(run.method);
+  const progress = progressLine(run.method);
+  const result = await searcher.search(run.problem, run.settings, {
+    seed: run.seed,
+    maxEvaluations: run.evaluations,
+    timeLimitS: run.timeLimit,
+    onProgress: progress.update,
+  });
+  progress.done();
+  const extra: Record<string, unknown> = { seed: run.seed, method: result.method, problem: run.problemName ?? null };
+  if (result.provenOptimal !== undefined) extra.provenOptimal = result.provenOptimal;
+  if (!result.feasible) Object.assign(extra, loosestNeeded(run.problem, run.settings));
+  const json = placementJson(run.problem, run.settings, result.placement, extra);
+  const file = join(run.out, 'placement.json');
+  writeJsonAtomic(file, json);
+  return { json, file, result };
+}
+
+/** The table, the search's own line, and when infeasible what would make it feasible. */
+export function describeSolve(problem: Problem, settings: Settings, result: SearchResult, problemName?: string): string {
+  const report = evaluate(problem, settings, result.placement);
+  const proof = result.provenOptimal === true ? ' (proven optimal)' : result.provenOptimal === false ? ' (time limit: not proven optimal)' : '';
+  const lines = [
+    `${problemName ? `${problemName}: ` : ''}${problem.layers.length} layers, ${problem.types.length} types; ${result.method}${proof}, ${result.evaluations} evaluations, ${result.seconds.toFixed(2)} s`,
+    formatEvaluation(report, new Map(problem.layers.map((l, i) => [l.name, i]))),
+  ];
+  if (!result.feasible) {
+    lines.push(describeLoosest(problem, settings));
+  }
+  return lines.join('\n');
 }
 
 /** The least budget (or deadline) under which some placement would be feasible. */
@@ -68,8 +95,8 @@ function loosestNeeded(problem: Problem, settings: Settings): Record<string, unk
   return settings.objective === 'time' ? { minimumFeasibleBudget: least } : { minimumFeasibleDeadline: least };
 }
 
-function describeLoosest(extra: Record<string, unknown>, settings: Settings): string {
-  const least = (settings.objective === 'time' ? extra.minimumFeasibleBudget : extra.minimumFeasibleDeadline) as number | null;
+function describeLoosest(problem: Problem, settings: Settings): string {
+  const least = smallestFeasibleConstraint(problem, settings);
   if (least === null) return 'No placement fits memory and unit counts whatever the budget or deadline.';
   return settings.objective === 'time'
     ? `No placement fits the budget: the smallest budget that makes one feasible is ${least} $/h (--budget ${least}).`
