@@ -75,10 +75,13 @@ const RULE_TEXT: Record<NumberRule, string> = {
   positiveCount: 'a whole number >= 1',
 };
 
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 /** Reads one numeric cell, or throws the one-line error naming file, row and column. */
 export function numberCell(table: CsvTable, row: CsvRow, column: string, rule: NumberRule): number {
   const raw = row.get(column);
-  const value = raw === '' ? NaN : Number(raw);
+  // Plain decimal or scientific notation only: Number() would also take "0x10" or "Infinity".
+  const value = DECIMAL.test(raw) ? Number(raw) : NaN;
   const ok =
     Number.isFinite(value) &&
     (rule === 'positive' ? value > 0 : value >= 0) &&

@@ -52,6 +52,8 @@ test('bad input gives one line naming file, row and column', () => {
   assert.equal(errorOf({ 'devices.csv': 'type,price_per_hour,count,memory_bytes\ncpu,1,1,1\n' }),
     'devices.csv row 1, column bandwidth_bytes_per_s: missing column "bandwidth_bytes_per_s" (the header has: type, price_per_hour, count, memory_bytes)');
   assert.equal(errorOf({ 'devices.csv': DEVICES + 'cpu,1,1,1,1\n' }), 'devices.csv row 4, column type: duplicate type "cpu" (first on row 2)');
+  assert.equal(errorOf({ 'devices.csv': DEVICES.replace('cpu,0.5,4', 'cpu,0x5,4') }), 'devices.csv row 2, column price_per_hour: expected a number >= 0, got "0x5"');
+  assert.equal(errorOf({ 'devices.csv': DEVICES.replace('1e9,1e9', '1e9,Infinity') }), 'devices.csv row 2, column bandwidth_bytes_per_s: expected a number > 0, got "Infinity"');
   assert.equal(errorOf({ 'devices.csv': DEVICES.replace('cpu,0.5,4', 'cpu,0.5,2.5') }), 'devices.csv row 2, column count: expected a whole number >= 0, got "2.5"');
   assert.equal(errorOf({ 'profile.csv': PROFILE + 'fc,gpu,-1,2\n' }), 'profile.csv row 5, column forward_ms: expected a number >= 0, got "-1"');
   assert.equal(errorOf({ 'profile.csv': PROFILE + 'fc2,gpu,1,2\n' }), 'profile.csv row 5, column layer: unknown layer "fc2" (not in layers.csv)');
