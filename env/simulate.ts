@@ -44,6 +44,9 @@ export class Simulator {
   private readonly backwardMs: Float64Array;
   private readonly paramBytes: Float64Array;
   private readonly activationBytes: Float64Array;
+  /** 4 × param_bytes and M × activation_bytes, the two memory terms, computed once (same floats as inline). */
+  private readonly weightStateBytes: Float64Array;
+  private readonly stashBytes: Float64Array;
   private readonly price: Float64Array;
   private readonly count: Int32Array;
   private readonly memory: Float64Array;
@@ -68,6 +71,8 @@ export class Simulator {
     this.backwardMs = problem.backwardMs;
     this.paramBytes = Float64Array.from(problem.layers, (layer) => layer.paramBytes);
     this.activationBytes = Float64Array.from(problem.layers, (layer) => layer.activationBytes);
+    this.weightStateBytes = Float64Array.from(problem.layers, (layer) => 4 * layer.paramBytes);
+    this.stashBytes = Float64Array.from(problem.layers, (layer) => settings.microBatches * layer.activationBytes);
     this.price = Float64Array.from(problem.types, (type) => type.pricePerHour);
     this.count = Int32Array.from(problem.types, (type) => type.count);
     this.memory = Float64Array.from(problem.types, (type) => type.memoryBytes);
@@ -122,7 +127,7 @@ export class Simulator {
   score(): number {
     const K = this.typeCount;
     const M = this.settings.microBatches;
-    const { forwardMs, backwardMs, paramBytes, activationBytes, bandwidth } = this;
+    const { forwardMs, backwardMs, paramBytes, activationBytes, weightStateBytes, stashBytes, bandwidth } = this;
     this.unitsUsed.fill(0);
     let sumMs = 0;
     let maxForward = 0;
@@ -147,7 +152,7 @@ export class Simulator {
         forward += f;
         backward += backwardMs[cell];
         params += paramBytes[l];
-        memory += 4 * paramBytes[l] + (M * activationBytes[l]) / n;
+        memory += n === 1 ? weightStateBytes[l] + stashBytes[l] : weightStateBytes[l] + stashBytes[l] / n;
       }
       forward /= n;
       backward /= n;
