@@ -86,9 +86,13 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
     !Number.isNaN(forwardMs[l * K + k]) && (options.allowedTypes ? options.allowedTypes[l * K + k] === 1 : true);
 
   // Lower-bound ingredients for the layers from i on: the least forward and
-  // backward work any allowed type needs, and the cheapest unit price.
+  // backward work any allowed type needs (on its fastest type), and for each
+  // type its best-case efficiency against that fastest type: one unit of type
+  // k does at most `efficiency` units of fastest-type work per unit of time.
   const suffixForward = new Float64Array(L + 1);
   const suffixBackward = new Float64Array(L + 1);
+  const forwardEfficiency = new Float64Array((L + 1) * K);
+  const backwardEfficiency = new Float64Array((L + 1) * K);
   for (let l = L - 1; l >= 0; l--) {
     let f = Infinity;
     let b = Infinity;
@@ -99,26 +103,41 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
     }
     suffixForward[l] = suffixForward[l + 1] + f;
     suffixBackward[l] = suffixBackward[l + 1] + b;
-  }
-  const typesByPrice = types.map((_, k) => k).sort((a, b) => types[a].pricePerHour - types[b].pricePerHour);
-  const cheapestPrice = Math.min(...types.filter((t) => t.count > 0).map((t) => t.pricePerHour));
-
-  /** Most units the rest of the chain could still get, within counts and budget. */
-  function unitsLeft(label: Label): { units: number; widest: number } {
-    let money = budget - label.price;
-    let units = 0;
-    let widest = 0;
-    for (const k of typesByPrice) {
-      const free = types[k].count - label.used[k];
-      if (free <= 0) continue;
-      const affordable = types[k].pricePerHour > 0 ? Math.min(free, Math.floor(money / types[k].pricePerHour + 1e-9)) : free;
-      if (affordable <= 0) continue;
-      units += affordable;
-      money -= affordable * types[k].pricePerHour;
-      widest = Math.max(widest, affordable);
+    for (let k = 0; k < K; k++) {
+      const fk = allowed(l, k) ? efficiency(f, forwardMs[l * K + k]) : 0;
+      const bk = allowed(l, k) ? efficiency(b, backwardMs[l * K + k]) : 0;
+      forwardEfficiency[l * K + k] = Math.max(forwardEfficiency[(l + 1) * K + k], fk);
+      backwardEfficiency[l * K + k] = Math.max(backwardEfficiency[(l + 1) * K + k], bk);
     }
-    return { units, widest };
   }
+  const cheapestPrice = Math.min(...types.filter((t) => t.count > 0).map((t) => t.pricePerHour));
+  const order = types.map((_, k) => k);
+
+  /**
+   * Upper bounds on the work rate the rest of the chain can buy within counts
+   * and budget: `total`, summed over all units (a fractional knapsack by
+   * efficiency per dollar), and `widest`, of the best single stage.
+   */
+  function capacity(label: Label, efficiencyOf: Float64Array, next: number): { total: number; widest: number } {
+    const at = next * K;
+    order.sort((a, b) => efficiencyPerDollar(efficiencyOf[at + b], b) - efficiencyPerDollar(efficiencyOf[at + a], a));
+    let money = budget - label.price;
+    let total = 0;
+    let widest = 0;
+    for (const k of order) {
+      const free = types[k].count - label.used[k];
+      const e = efficiencyOf[at + k];
+      if (free <= 0 || e === 0) continue;
+      const price = types[k].pricePerHour;
+      const affordable = price > 0 ? Math.min(free, money / price) : free;
+      widest = Math.max(widest, e * (price > 0 ? Math.min(free, Math.floor((budget - label.price) / price + 1e-9)) : free));
+      if (affordable <= 0) continue;
+      total += e * affordable;
+      money -= affordable * price;
+    }
+    return { total, widest };
+  }
+  const efficiencyPerDollar = (e: number, k: number) => (types[k].pricePerHour > 0 ? e / types[k].pricePerHour : e * 1e300);
 
   const stepOf = (label: Label) => label.sumMs + (M - 1) * (label.maxForward + label.maxBackward) + label.maxAllReduce;
   const valueOf = (price: number, stepMs: number) =>
@@ -127,13 +146,17 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
   /** A lower bound on the goal over every completion of `label` (which ends before layer `next`). */
   function lowerBound(label: Label, next: number): number {
     if (next === L) return valueOf(label.price, stepOf(label));
-    const { units, widest } = unitsLeft(label);
-    if (units === 0) return Infinity;
+    if (goal === 'price') return label.price + cheapestPrice;
+    const forward = capacity(label, forwardEfficiency, next);
+    const backward = capacity(label, backwardEfficiency, next);
+    if (forward.total === 0 || forward.widest === 0) return Infinity;
     const restForward = suffixForward[next];
     const restBackward = suffixBackward[next];
-    const sumMs = label.sumMs + (restForward + restBackward) / widest;
-    const maxForward = Math.max(label.maxForward, restForward / units);
-    const maxBackward = Math.max(label.maxBackward, restBackward / units);
+    // Each later stage takes its work / (units × efficiency); the bottleneck is at least the mean load.
+    const share = (work: number, rate: number) => (work > 0 ? work / rate : 0);
+    const sumMs = label.sumMs + share(restForward, forward.widest) + share(restBackward, backward.widest);
+    const maxForward = Math.max(label.maxForward, share(restForward, forward.total));
+    const maxBackward = Math.max(label.maxBackward, share(restBackward, backward.total));
     const stepMs = sumMs + (M - 1) * (maxForward + maxBackward) + label.maxAllReduce;
     if (stepMs > deadline) return Infinity;
     return valueOf(label.price + cheapestPrice, stepMs);
@@ -247,6 +270,11 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
     placement.unshift({ type: label.lastType, replicas: label.replicas, first: label.first, last: label.last });
   }
   return { placement, value: incumbent, complete, labels, seconds };
+}
+
+/** How much of a layer's fastest time one unit of a type achieves (1 = as fast as the fastest). */
+function efficiency(fastestMs: number, ms: number): number {
+  return ms > 0 ? fastestMs / ms : 1;
 }
 
 export interface ExactConfig {
