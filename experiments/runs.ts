@@ -1,0 +1,150 @@
+/**
+ * A sweep expands into runs: one (problem, settings, method, seed) each, with
+ * an id that names its result file. Expansion is deterministic, so every
+ * machine of a sharded sweep sees the same list and takes its own slice.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { bundledProblem } from '../env/bundled.js';
+import { loadProblem } from '../env/load.js';
+import type { Problem, Settings } from '../env/problem.js';
+import { smallestFeasibleConstraint } from '../agent/exact.js';
+import { syntheticProblem } from '../profiles/synthetic.js';
+import type { SweepConfig } from './config.js';
+
+/** Methods that use no randomness: one run each, whatever the seeds. */
+export const DETERMINISTIC_METHODS = new Set(['exact', 'greedy']);
+
+export type ProblemRef =
+  | { kind: 'bundled'; name: string }
+  | { kind: 'synthetic'; layers: number; types: number; seed: number };
+
+export interface RunSpec {
+  /** Unique within a sweep; also the result file's path under runs/<sweep>/ (slashes make folders). */
+  id: string;
+  sweep: SweepConfig['sweep'];
+  problem: ProblemRef;
+  problemLabel: string;
+  microBatches: number;
+  /** Dollars per hour; null = unconstrained. */
+  budget: number | null;
+  /** What this budget is in the sweep: "grid 3/8", "bundled", "unconstrained". */
+  budgetLabel: string;
+  method: string;
+  seed: number;
+  maxEvaluations: number;
+  exactTimeLimitS: number;
+}
+
+export function problemLabel(ref: ProblemRef): string {
+  return ref.kind === 'bundled' ? ref.name : `chain-${ref.layers}x${ref.types}`;
+}
+
+export function loadProblemRef(ref: ProblemRef): { problem: Problem; defaultBudget?: number; defaultMicroBatches?: number } {
+  if (ref.kind === 'synthetic') return { problem: syntheticProblem({ layers: ref.layers, types: ref.types, seed: ref.seed }) };
+  const { files, defaults } = bundledProblem(ref.name);
+  return { problem: loadProblem(files), defaultBudget: defaults.budget, defaultMicroBatches: defaults.microBatches };
+}
+
+export function settingsOf(run: Pick<RunSpec, 'microBatches' | 'budget'>): Settings {
+  return { microBatches: run.microBatches, objective: 'time', budget: run.budget ?? Infinity, deadline: Infinity };
+}
+
+/** Dollars per hour of every unit of every type: any budget from here on constrains nothing. */
+export function allUnitsPrice(problem: Problem): number {
+  return problem.types.reduce((sum, type) => sum + type.count * type.pricePerHour, 0);
+}
+
+/** The budget range of a problem: the cheapest feasible placement's price and the price of all units. */
+export function budgetRange(problem: Problem, microBatches: number): { cheapest: number; allUnits: number } | null {
+  const cheapest = smallestFeasibleConstraint(problem, settingsOf({ microBatches, budget: null }));
+  return cheapest === null ? null : { cheapest, allUnits: allUnitsPrice(problem) };
+}
+
+/** n budgets from `lo` to `hi`, geometric (dense where budgets bite); the ends exact. */
+export function geometricBudgets(lo: number, hi: number, n: number): number[] {
+  if (hi <= lo) return [lo];
+  return Array.from({ length: n }, (_, i) => (i === 0 ? lo : i === n - 1 ? hi : lo * (hi / lo) ** (i / (n - 1))));
+}
+
+const pad = (i: number) => String(i).padStart(2, '0');
+
+function methodRuns(config: SweepConfig, base: Omit<RunSpec, 'id' | 'method' | 'seed'>, idPrefix: string): RunSpec[] {
+  const runs: RunSpec[] = [];
+  for (const method of config.methods) {
+    const seeds = DETERMINISTIC_METHODS.has(method) ? [config.seeds[0]] : config.seeds;
+    for (const seed of seeds) runs.push({ ...base, id: `${idPrefix}/${method}-s${seed}`, method, seed });
+  }
+  return runs;
+}
+
+/** Every run of a sweep, in a fixed order. Loads problems (budgets depend on them). */
+export function expandRuns(config: SweepConfig): RunSpec[] {
+  const common = {
+    sweep: config.sweep,
+    maxEvaluations: config.maxEvaluations,
+    exactTimeLimitS: config.exactTimeLimitS,
+  };
+  const runs: RunSpec[] = [];
+  if (config.sweep === 'budget' || config.sweep === 'seeds') {
+    for (const name of config.problems) {
+      const ref: ProblemRef = { kind: 'bundled', name };
+      const { problem, defaultBudget, defaultMicroBatches } = loadProblemRef(ref);
+      const microBatches = defaultMicroBatches ?? config.microBatches;
+      const base = { ...common, problem: ref, problemLabel: name, microBatches };
+      if (config.sweep === 'seeds') {
+        const budget = defaultBudget ?? null;
+        runs.push(...methodRuns(config, { ...base, budget, budgetLabel: 'bundled' }, `${name}`));
+        continue;
+      }
+      const range = budgetRange(problem, microBatches);
+      if (!range) continue; // nothing fits memory and counts: no budget helps (said in the report's problem list)
+      const grid = geometricBudgets(range.cheapest, range.allUnits, config.budgetPoints);
+      const points: Array<[number | null, string]> = grid.map((b, i) => [b, i === 0 ? 'cheapest feasible' : `grid ${i + 1}/${grid.length}`]);
+      if (defaultBudget !== undefined && !grid.includes(defaultBudget)) points.push([defaultBudget, 'bundled']);
+      points.sort((a, b) => a[0]! - b[0]!);
+      points.push([null, 'unconstrained']);
+      points.forEach(([budget, budgetLabel], i) => {
+        runs.push(...methodRuns(config, { ...base, budget, budgetLabel }, `${name}/b${pad(i)}`));
+      });
+    }
+  } else {
+    for (const layers of config.layers) {
+      for (const types of config.types) {
+        const ref: ProblemRef = { kind: 'synthetic', layers, types, seed: config.problemSeed };
+        const { problem } = loadProblemRef(ref);
+        const range = budgetRange(problem, config.microBatches);
+        const budget = range ? range.cheapest * (range.allUnits / range.cheapest) ** config.budgetPosition : null;
+        const label = problemLabel(ref);
+        const base = { ...common, problem: ref, problemLabel: label, microBatches: config.microBatches, budget, budgetLabel: `position ${config.budgetPosition}` };
+        runs.push(...methodRuns(config, base, label));
+      }
+    }
+  }
+  return runs;
+}
+
+/** Parses `i/N` (1-based shard i of N). */
+export function parseShard(text: string): { index: number; count: number } {
+  const match = /^(\d+)\/(\d+)$/.exec(text);
+  const index = match ? Number(match[1]) : NaN;
+  const count = match ? Number(match[2]) : NaN;
+  if (!match || count < 1 || index < 1 || index > count) {
+    throw new Error(`--shard: expected i/N with 1 ≤ i ≤ N (e.g. 2/4), got "${text}"`);
+  }
+  return { index, count };
+}
+
+/** Shard i of N: every N-th run from the (i-1)-th, so each shard gets a mix of cheap and costly runs. */
+export function shardRuns<T>(runs: T[], shard: { index: number; count: number }): T[] {
+  return runs.filter((_, i) => i % shard.count === shard.index - 1);
+}
+
+export function resultPath(runsDir: string, run: Pick<RunSpec, 'sweep' | 'id'>): string {
+  return join(runsDir, run.sweep, `${run.id}.json`);
+}
+
+/** Runs whose result file is not there yet (a finished run is never redone). */
+export function pendingRuns(runs: RunSpec[], runsDir: string): RunSpec[] {
+  return runs.filter((run) => !existsSync(resultPath(runsDir, run)));
+}
