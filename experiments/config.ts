@@ -88,7 +88,7 @@ const syntheticTypes: Check = (v) => {
     try {
       syntheticProblem({ layers: 1, types, seed: 1 });
     } catch (error) {
-      return (error as Error).message.replace(/^syntheticProblem: /, 'synthetic generator: ');
+      return (error as Error).message.replace(/^syntheticProblem: /, 'synthetic generator: ').replace(/, got .*$/, '');
     }
   }
   return null;
