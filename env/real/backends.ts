@@ -35,8 +35,19 @@ async function importPackage(backend: string): Promise<void> {
   }
 }
 
+/**
+ * Production mode: tfjs skips its debug checks and prints no console
+ * warnings (the cpu backend's "Hi, looks like you are running TensorFlow.js
+ * in Node.js" banner, once per worker thread). Profiles and validations both
+ * run in it, so they time the same code.
+ */
+function quiet(): void {
+  tf.enableProdMode();
+}
+
 /** Makes `backend` the active tfjs backend of this thread; a UserError says what to install when its package is missing. */
 export async function useBackend(backend: string): Promise<void> {
+  quiet();
   await importPackage(backend);
   const name = tfjsName(backend);
   const ok = await tf.setBackend(name);

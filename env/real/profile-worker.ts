@@ -1,12 +1,12 @@
 /**
  * Profiling worker, on the backend of one device type. Role `layers`: the
- * forward and backward ms of every layer for ONE micro-batch, measured on
- * tensors (cpu, wasm and tfjs-node run kernels synchronously, so wall time
- * is compute time); the first layer's forward includes uploading the input,
- * the last layer's includes the loss; backward includes the recomputed
- * forward and adding into the gradient sums, as in the stage worker. Roles
- * `ping`/`echo`: a stage boundary between two threads (download the tensor,
- * transfer the buffer, upload it on the other side), both ways.
+ * forward and backward ms of every layer for ONE micro-batch, measured on the
+ * stage worker's own calls (StageModel.forward / forwardLoss / backward: input
+ * upload, compute, output download; backward includes the recomputed forward
+ * and adding into the gradient sums), interleaved over the layers (cpu, wasm
+ * and tfjs-node run kernels synchronously, so wall time is compute time).
+ * Roles `ping`/`echo`: a stage boundary between two threads (download the
+ * tensor, transfer the buffer, upload it on the other side), both ways.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
@@ -20,6 +20,8 @@ export interface LayerTiming {
   /** Median ms over the repeats, or null when the backend cannot run (train) the layer. */
   forwardMs: number | null;
   backwardMs: number | null;
+  /** The optimizer step's share of one micro-batch (median apply ms / M), or null. */
+  applyMs: number | null;
   /** (p90 − p10) / median over the repeats: the spread. */
   forwardSpread: number;
   backwardSpread: number;
@@ -33,7 +35,7 @@ export interface LinkTiming {
 }
 
 export type ProfileWorkerData =
-  | { role: 'layers'; spec: ModelSpec; backend: string; warmup: number; repeats: number }
+  | { role: 'layers'; spec: ModelSpec; backend: string; warmup: number; repeats: number; microBatches: number }
   | { role: 'ping'; backend: string; sizes: number[]; warmup: number; repeats: number; port: MessagePort }
   | { role: 'echo'; backend: string; port: MessagePort };
 
@@ -45,71 +47,101 @@ function quantile(sorted: number[], q: number): number {
   return sorted[lo] + (sorted[Math.ceil(i)] - sorted[lo]) * (i - lo);
 }
 
-function measure(warmup: number, repeats: number, run: () => void): { ms: number; spread: number } {
-  for (let i = 0; i < warmup; i++) run();
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    run();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  const ms = quantile(times, 0.5);
-  return { ms, spread: ms > 0 ? (quantile(times, 0.9) - quantile(times, 0.1)) / ms : 0 };
+/** One layer as a single-layer stage, ready to be timed on the stage worker's own code path. */
+interface LayerBench {
+  layer: number;
+  stage: StageModel;
+  x: Float32Array;
+  dy: Float32Array;
+  targets: Float32Array;
+  forward: number[];
+  backward: number[];
+  apply: number[];
 }
 
-function profileLayers(spec: ModelSpec, warmup: number, repeats: number): LayerTiming[] {
+/**
+ * Every layer as a one-layer StageModel, timed on exactly the calls a stage
+ * worker makes per micro-batch: `forward` (upload the input, compute,
+ * download the output) or, on the last layer, `forwardLoss`; `backward`
+ * (recomputed forward, gradients, adding them into the sums, downloading the
+ * input gradient). The repeats are interleaved, round robin over the layers,
+ * so a change of machine load spreads over every layer alike instead of
+ * landing on a few. The optimizer step (once per training step) is timed
+ * too, every `microBatches` backward passes, and its share per micro-batch is
+ * reported separately (`applyMs`).
+ */
+function profileLayers(spec: ModelSpec, warmup: number, repeats: number, microBatches: number): LayerTiming[] {
   const B = spec.microBatchSize;
-  const M = 8;
+  const M = microBatches;
+  const scale = 1 / (B * M);
   const { inputs, targets } = stepBatch(spec, 0, 1);
   const L = spec.layers.length;
+  const product = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+  const benches: (LayerBench | null)[] = [];
   const timings: LayerTiming[] = [];
   for (let l = 0; l < L; l++) {
-    const stage = new StageModel(spec, l, l);
+    let stage: StageModel | null = null;
     try {
-      const x = l === 0 ? inputs[0] : Float32Array.from({ length: B * stage.inputShape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i));
-      const xTensor = stage.input(x, B);
-      const outShape = [B, ...stage.outputShape()];
-      const dy = tf.randomNormal(outShape, 0, 1e-3, 'float32', 1);
-      const last = l === L - 1;
-      const y = last ? tf.tensor(targets[0], outShape) : null;
-      const lossOf = (out: tf.Tensor) =>
-        spec.loss === 'softmaxCrossEntropy'
-          ? tf.mul(tf.sum(tf.neg(tf.sum(tf.mul(y!, tf.logSoftmax(out)), 1))), 1 / (B * M))
-          : tf.mul(tf.sum(tf.mean(tf.square(tf.sub(out, y!)), 1)), 1 / (B * M));
-      const forward = measure(warmup, repeats, () =>
-        tf.tidy(() => {
-          const input = l === 0 ? stage.input(x, B) : xTensor;
-          const out = stage.apply(input);
-          if (last) lossOf(out);
-        }),
-      );
-      let sums: tf.Tensor[] | null = null;
-      const backward = measure(warmup, repeats, () => {
-        const grads = tf.tidy(() => {
-          const xs = l === 0 ? [...stage.variables] : [xTensor, ...stage.variables];
-          const f = () => (last ? lossOf(stage.apply(xTensor)) : stage.apply(xTensor));
-          return tf.grads(f)(xs, last ? undefined : dy);
-        });
-        const paramGrads = l === 0 ? grads : grads.slice(1);
-        if (sums === null) sums = paramGrads.map((g) => g.clone());
-        else sums = sums.map((s, i) => {
-          const next = tf.add(s, paramGrads[i]);
-          s.dispose();
-          return next;
-        });
-        tf.dispose(grads);
-      });
-      tf.dispose([xTensor, dy, ...(y ? [y] : []), ...(sums ?? [])]);
-      timings.push({ layer: l, forwardMs: forward.ms, backwardMs: backward.ms, forwardSpread: forward.spread, backwardSpread: backward.spread });
+      stage = new StageModel(spec, l, l);
+      const x = l === 0 ? inputs[0] : Float32Array.from({ length: B * product(stage.inputShape) }, (_, i) => Math.sin(i));
+      const dy = Float32Array.from({ length: B * product(stage.outputShape()) }, (_, i) => 1e-3 * Math.cos(i));
+      const bench: LayerBench = { layer: l, stage, x, dy, targets: targets[0], forward: [], backward: [], apply: [] };
+      runBackward(bench, scale); // fails here when the backend cannot train the layer
+      stage.applyGradients();
+      benches.push(bench);
     } catch (error) {
       // A backend without a kernel the layer needs (wasm has no Conv2DBackpropFilter) cannot train it: no row.
-      timings.push({ layer: l, forwardMs: null, backwardMs: null, forwardSpread: 0, backwardSpread: 0, reason: (error as Error).message.split('\n')[0] });
-    } finally {
-      stage.dispose();
+      stage?.dispose();
+      benches.push(null);
+      timings[l] = { layer: l, forwardMs: null, backwardMs: null, applyMs: null, forwardSpread: 0, backwardSpread: 0, reason: (error as Error).message.split('\n')[0] };
     }
   }
+  const live = benches.filter((b): b is LayerBench => b !== null);
+  for (let r = 0; r < warmup + repeats; r++) {
+    for (const bench of live) {
+      const t0 = performance.now();
+      runForward(bench, scale);
+      const t1 = performance.now();
+      runBackward(bench, scale);
+      const t2 = performance.now();
+      if (r >= warmup) {
+        bench.forward.push(t1 - t0);
+        bench.backward.push(t2 - t1);
+      }
+      if ((r + 1) % M === 0) {
+        const t3 = performance.now();
+        bench.stage.applyGradients();
+        if (r >= warmup) bench.apply.push(performance.now() - t3);
+      }
+    }
+  }
+  for (const bench of live) {
+    const forward = summary(bench.forward);
+    const backward = summary(bench.backward);
+    const apply = bench.apply.length > 0 ? summary(bench.apply).ms : 0;
+    timings[bench.layer] = { layer: bench.layer, forwardMs: forward.ms, backwardMs: backward.ms, applyMs: apply / M, forwardSpread: forward.spread, backwardSpread: backward.spread };
+    bench.stage.dispose();
+  }
   return timings;
+}
+
+function runForward(bench: LayerBench, scale: number): void {
+  const { stage, x } = bench;
+  const rows = stage.spec.microBatchSize;
+  if (stage.isLast) stage.forwardLoss(x, rows, bench.targets, scale);
+  else stage.forward(x, rows);
+}
+
+function runBackward(bench: LayerBench, scale: number): void {
+  const { stage, x } = bench;
+  const rows = stage.spec.microBatchSize;
+  stage.backward(x, rows, stage.isLast ? { targets: bench.targets, scale } : { dy: bench.dy });
+}
+
+function summary(times: number[]): { ms: number; spread: number } {
+  const sorted = [...times].sort((a, b) => a - b);
+  const ms = quantile(sorted, 0.5);
+  return { ms, spread: ms > 0 ? (quantile(sorted, 0.9) - quantile(sorted, 0.1)) / ms : 0 };
 }
 
 /** Round trips of a tensor of each size to an echoing thread; one way = half. */
@@ -152,7 +184,7 @@ function echo(port: MessagePort): void {
 
 async function main(): Promise<void> {
   await useBackend(data.backend);
-  if (data.role === 'layers') parentPort!.postMessage(profileLayers(data.spec, data.warmup, data.repeats));
+  if (data.role === 'layers') parentPort!.postMessage(profileLayers(data.spec, data.warmup, data.repeats, data.microBatches));
   else if (data.role === 'ping') parentPort!.postMessage(await ping(data.port, data.sizes, data.warmup, data.repeats));
   else echo(data.port);
 }

@@ -6,6 +6,7 @@
  */
 import { Worker, MessageChannel } from 'node:worker_threads';
 import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { writeFileAtomic, writeJsonAtomic } from '../atomic-write.js';
 import { loadDevices } from '../load.js';
 import type { DeviceType, Layer } from '../problem.js';
@@ -20,6 +21,8 @@ export interface ProfileOptions {
   outDir: string;
   warmup?: number;
   repeats?: number;
+  /** Micro-batches per step: the optimizer step (once per step) is charged 1/M of it per micro-batch (default 8). */
+  microBatches?: number;
   /** Measure the links and write the measured bandwidth into DIR/devices.csv (default true). */
   measureLinks?: boolean;
   log?: (line: string) => void;
@@ -79,8 +82,9 @@ const num = (x: number) => Number(x.toPrecision(6)).toString();
 
 export async function profileModel(options: ProfileOptions): Promise<ProfileResult> {
   const { spec, outDir } = options;
-  const warmup = options.warmup ?? 5;
-  const repeats = options.repeats ?? 21;
+  const warmup = options.warmup ?? 8;
+  const repeats = options.repeats ?? 41;
+  const microBatches = options.microBatches ?? 8;
   const log = options.log ?? (() => {});
   const types = loadDevices(options.devicesFile);
   await checkCatalogueBackends(types);
@@ -97,7 +101,7 @@ export async function profileModel(options: ProfileOptions): Promise<ProfileResu
     let measured = byBackend.get(backend);
     if (!measured) {
       log(`profiling ${spec.name} on backend ${backend} (${warmup} warm-up, ${repeats} repeats per layer)`);
-      const layerTimings = await runWorker<LayerTiming[]>({ role: 'layers', spec, backend, warmup, repeats });
+      const layerTimings = await runWorker<LayerTiming[]>({ role: 'layers', spec, backend, warmup, repeats, microBatches });
       const linkTimings = options.measureLinks === false || cutSizes.length === 0 ? [] : await measureLink(backend, cutSizes, warmup, repeats);
       measured = { timings: layerTimings, links: linkTimings };
       byBackend.set(backend, measured);
@@ -115,12 +119,14 @@ export async function profileModel(options: ProfileOptions): Promise<ProfileResu
     report: join(outDir, 'profile.json'),
   };
   writeFileAtomic(files.layers, ['name,param_bytes,activation_bytes', ...layers.map((l) => `${l.name},${l.paramBytes},${l.activationBytes}`)].join('\n') + '\n');
-  const profileRows = ['layer,type,forward_ms,backward_ms,forward_spread,backward_spread'];
+  // backward_ms = backward + the optimizer step's share (apply / M): the simulator has no optimizer term, and the stage worker applies once per step.
+  const profileRows = ['layer,type,forward_ms,backward_ms,forward_spread,backward_spread,apply_ms_per_micro_batch'];
   layers.forEach((layer, l) =>
     types.forEach((type, k) => {
       const t = timings[k][l];
       if (t.forwardMs === null || t.backwardMs === null) return;
-      profileRows.push(`${layer.name},${type.name},${num(t.forwardMs)},${num(t.backwardMs)},${num(t.forwardSpread)},${num(t.backwardSpread)}`);
+      const apply = t.applyMs ?? 0;
+      profileRows.push(`${layer.name},${type.name},${num(t.forwardMs)},${num(t.backwardMs + apply)},${num(t.forwardSpread)},${num(t.backwardSpread)},${num(apply)}`);
     }),
   );
   writeFileAtomic(files.profile, profileRows.join('\n') + '\n');
@@ -137,7 +143,9 @@ export async function profileModel(options: ProfileOptions): Promise<ProfileResu
     microBatchSize: spec.microBatchSize,
     warmup,
     repeats,
-    note: 'forward/backward ms: median over repeats for ONE micro-batch; spread = (p90 - p10) / median. Backward includes the recomputed forward (tfjs keeps no tape between calls). Rows missing from profile.csv: the backend cannot train that layer (reason below). Bandwidth: bytes / one-way boundary ms (download, transfer between threads, upload), median over the model\'s cut sizes.',
+    microBatches,
+    loadAverage: loadavg(),
+    note: 'forward/backward ms: median over repeats for ONE micro-batch, each layer timed as a one-layer stage on the stage worker\'s own calls (input upload, compute, output download), repeats interleaved over the layers; spread = (p90 - p10) / median. Backward includes the recomputed forward (tfjs keeps no tape between calls) and the optimizer step\'s share per micro-batch (apply_ms_per_micro_batch = median apply ms / microBatches). Rows missing from profile.csv: the backend cannot train that layer (reason below). Bandwidth: bytes / one-way boundary ms (download, transfer between threads, upload), median over the model\'s cut sizes.',
     unavailable: types.flatMap((t, k) => timings[k].filter((x) => x.reason).map((x) => ({ layer: layers[x.layer].name, type: t.name, reason: x.reason }))),
     bandwidthBytesPerS: Object.fromEntries(types.map((t, k) => [t.name, Math.round(bandwidthBytesPerS[k])])),
   });
