@@ -111,55 +111,154 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
     }
   }
   const cheapestPrice = Math.min(...types.filter((t) => t.count > 0).map((t) => t.pricePerHour));
-  const order = types.map((_, k) => k);
+  const efficiencyPerDollar = (e: number, k: number) => (types[k].pricePerHour > 0 ? e / types[k].pricePerHour : e * 1e300);
+  // Per position, the types by work per dollar (best first), for the forward and the backward knapsack.
+  const forwardOrder = new Int32Array((L + 1) * K);
+  const backwardOrder = new Int32Array((L + 1) * K);
+  for (let l = 0; l <= L; l++) {
+    const byForward = types.map((_, k) => k).sort((a, b) =>
+      efficiencyPerDollar(forwardEfficiency[l * K + b], b) - efficiencyPerDollar(forwardEfficiency[l * K + a], a) || a - b);
+    const byBackward = types.map((_, k) => k).sort((a, b) =>
+      efficiencyPerDollar(backwardEfficiency[l * K + b], b) - efficiencyPerDollar(backwardEfficiency[l * K + a], a) || a - b);
+    forwardOrder.set(byForward, l * K);
+    backwardOrder.set(byBackward, l * K);
+  }
+  // The heaviest single layers from each position on (at full speed): a stage holding one of them
+  // has f at least its time on some type over that type's most replicas.
+  const HEAVY = 3;
+  const heavyForward = new Int32Array((L + 1) * HEAVY).fill(-1);
+  const heavyBackward = new Int32Array((L + 1) * HEAVY).fill(-1);
+  const minOf = (table: Float64Array, l: number) => {
+    let least = Infinity;
+    for (let k = 0; k < K; k++) if (allowed(l, k) && table[l * K + k] < least) least = table[l * K + k];
+    return least;
+  };
+  for (let l = L - 1; l >= 0; l--) {
+    for (const [heavy, table] of [[heavyForward, forwardMs], [heavyBackward, backwardMs]] as const) {
+      const candidates = [l];
+      for (let h = 0; h < HEAVY; h++) if (heavy[(l + 1) * HEAVY + h] >= 0) candidates.push(heavy[(l + 1) * HEAVY + h]);
+      candidates.sort((a, b) => minOf(table, b) - minOf(table, a) || a - b);
+      for (let h = 0; h < HEAVY && h < candidates.length; h++) heavy[l * HEAVY + h] = candidates[h];
+    }
+  }
+  const freeUnits = new Float64Array(K);
 
-  /**
-   * Upper bounds on the work rate the rest of the chain can buy within counts
-   * and budget: `total`, summed over all units (a fractional knapsack by
-   * efficiency per dollar), and `widest`, of the best single stage.
-   */
-  function capacity(label: Label, efficiencyOf: Float64Array, next: number): { total: number; widest: number } {
+  /** Upper bound on the work rate (in fastest-type work) that `money` more dollars per hour buy: a fractional knapsack. */
+  function capacity(efficiencyOf: Float64Array, order: Int32Array, next: number, money: number): number {
     const at = next * K;
-    order.sort((a, b) => efficiencyPerDollar(efficiencyOf[at + b], b) - efficiencyPerDollar(efficiencyOf[at + a], a));
-    let money = budget - label.price;
     let total = 0;
-    let widest = 0;
-    for (const k of order) {
-      const free = types[k].count - label.used[k];
+    for (let i = 0; i < K; i++) {
+      const k = order[at + i];
+      const free = freeUnits[k];
       const e = efficiencyOf[at + k];
       if (free <= 0 || e === 0) continue;
       const price = types[k].pricePerHour;
       const affordable = price > 0 ? Math.min(free, money / price) : free;
-      widest = Math.max(widest, e * (price > 0 ? Math.min(free, Math.floor((budget - label.price) / price + 1e-9)) : free));
-      if (affordable <= 0) continue;
+      if (affordable <= 0) break;
       total += e * affordable;
       money -= affordable * price;
     }
-    return { total, widest };
+    return total;
   }
-  const efficiencyPerDollar = (e: number, k: number) => (types[k].pricePerHour > 0 ? e / types[k].pricePerHour : e * 1e300);
+  const mostReplicas = new Float64Array(K);
+  /** Most replicas of each type one stage can have with `money` more dollars per hour (into mostReplicas). */
+  function setMostReplicas(money: number): void {
+    for (let k = 0; k < K; k++) {
+      const price = types[k].pricePerHour;
+      mostReplicas[k] = price > 0 ? Math.min(freeUnits[k], Math.floor(money / price + 1e-9)) : freeUnits[k];
+    }
+  }
+  /** Work rate of the best single stage (after setMostReplicas). */
+  function widestStage(efficiencyOf: Float64Array, next: number): number {
+    let widest = 0;
+    for (let k = 0; k < K; k++) {
+      const rate = efficiencyOf[next * K + k] * mostReplicas[k];
+      if (rate > widest) widest = rate;
+    }
+    return widest;
+  }
+  /** The least time the stage of the heaviest layers takes (after setMostReplicas). */
+  function heavyStage(heavy: Int32Array, table: Float64Array, next: number): number {
+    let worst = 0;
+    for (let h = 0; h < HEAVY; h++) {
+      const l = heavy[next * HEAVY + h];
+      if (l < 0) break;
+      let least = Infinity;
+      for (let k = 0; k < K; k++) {
+        const n = mostReplicas[k];
+        if (n >= 1 && allowed(l, k)) {
+          const t = table[l * K + k] / n;
+          if (t < least) least = t;
+        }
+      }
+      if (least > worst) worst = least;
+    }
+    return worst;
+  }
 
   const stepOf = (label: Label) => label.sumMs + (M - 1) * (label.maxForward + label.maxBackward) + label.maxAllReduce;
   const valueOf = (price: number, stepMs: number) =>
     goal === 'time' ? stepMs : goal === 'cost' ? (price * stepMs) / MS_PER_HOUR : price;
 
+  /** A lower bound on the step of any completion of `label` that spends at most `money` more dollars per hour. */
+  function stepBound(label: Label, next: number, money: number): number {
+    const restForward = suffixForward[next];
+    const restBackward = suffixBackward[next];
+    const totalForward = capacity(forwardEfficiency, forwardOrder, next, money);
+    const totalBackward = capacity(backwardEfficiency, backwardOrder, next, money);
+    setMostReplicas(money);
+    const widestForward = widestStage(forwardEfficiency, next);
+    const widestBackward = widestStage(backwardEfficiency, next);
+    if (totalForward === 0 || widestForward === 0) return Infinity;
+    // Each later stage takes its work / (units × efficiency); the bottleneck is at least the mean load.
+    const share = (work: number, rate: number) => (work > 0 ? work / rate : 0);
+    const sumMs = label.sumMs + share(restForward, widestForward) + share(restBackward, widestBackward);
+    const maxForward = Math.max(label.maxForward, share(restForward, totalForward), heavyStage(heavyForward, forwardMs, next));
+    const maxBackward = Math.max(label.maxBackward, share(restBackward, totalBackward), heavyStage(heavyBackward, backwardMs, next));
+    return sumMs + (M - 1) * (maxForward + maxBackward) + label.maxAllReduce;
+  }
+
+  const GRID = 24;
   /** A lower bound on the goal over every completion of `label` (which ends before layer `next`). */
   function lowerBound(label: Label, next: number): number {
     if (next === L) return valueOf(label.price, stepOf(label));
     if (goal === 'price') return label.price + cheapestPrice;
-    const forward = capacity(label, forwardEfficiency, next);
-    const backward = capacity(label, backwardEfficiency, next);
-    if (forward.total === 0 || forward.widest === 0) return Infinity;
-    const restForward = suffixForward[next];
-    const restBackward = suffixBackward[next];
-    // Each later stage takes its work / (units × efficiency); the bottleneck is at least the mean load.
-    const share = (work: number, rate: number) => (work > 0 ? work / rate : 0);
-    const sumMs = label.sumMs + share(restForward, forward.widest) + share(restBackward, backward.widest);
-    const maxForward = Math.max(label.maxForward, share(restForward, forward.total));
-    const maxBackward = Math.max(label.maxBackward, share(restBackward, backward.total));
-    const stepMs = sumMs + (M - 1) * (maxForward + maxBackward) + label.maxAllReduce;
-    if (stepMs > deadline) return Infinity;
-    return valueOf(label.price + cheapestPrice, stepMs);
+    let least = Infinity; // the cheapest unit that can still run layer `next`
+    let most = 0; // every free unit
+    for (let k = 0; k < K; k++) {
+      freeUnits[k] = types[k].count - label.used[k];
+      if (freeUnits[k] <= 0) continue;
+      most += freeUnits[k] * types[k].pricePerHour;
+      if (allowed(next, k) && types[k].pricePerHour < least) least = types[k].pricePerHour;
+    }
+    const top = Math.min(most, budget - label.price);
+    if (!(least <= top)) return Infinity;
+    const fastest = stepBound(label, next, top);
+    if (fastest > deadline) return Infinity;
+    if (goal === 'time' || least === top) return valueOf(label.price + least, fastest);
+    // cost: the completion spends some m in [least, top] more per hour; price grows with m, the step shrinks.
+    // Over m in [m_i, m_i+1]: cost ≥ (price + m_i) × step bound at m_i+1. Intervals are tried from the
+    // cheapest; once one is below the incumbent (the label survives anyway), the rest are bounded below
+    // by (price + m_i) × fastest, which keeps the returned bound valid.
+    const floor = ((label.price + least) * fastest) / MS_PER_HOUR;
+    if (floor >= incumbent) return floor;
+    let bound = ((label.price + top) * fastest) / MS_PER_HOUR;
+    const lowest = least > 0 ? least : top / 1024;
+    const ratio = Math.pow(top / lowest, 1 / GRID);
+    let from = least;
+    for (let i = 1; i <= GRID; i++) {
+      const rest = ((label.price + from) * fastest) / MS_PER_HOUR; // bounds every interval from here on
+      if (rest >= bound) break;
+      if (bound < incumbent && incumbent < Infinity) return rest;
+      const to = i === GRID ? top : lowest * Math.pow(ratio, i);
+      const step = stepBound(label, next, to);
+      if (step <= deadline) {
+        const value = ((label.price + from) * step) / MS_PER_HOUR;
+        if (value < bound) bound = value;
+      }
+      from = to;
+    }
+    return bound;
   }
 
   const dominates = (a: Label, b: Label): boolean => {
