@@ -117,6 +117,9 @@ describe('runs and shards', () => {
       const pending = pendingRuns(runs, dir);
       assert.equal(pending.length, runs.length - 1);
       assert.ok(!pending.some((r) => r.id === first.id));
+      // A result made for another spec (here: other problem data) does not count.
+      const stale = pendingRuns([{ ...first, problemDigest: 'other' }], dir);
+      assert.equal(stale.length, 1);
       // Written atomically: no temporary file left beside it.
       const files = readdirSync(dir, { recursive: true, encoding: 'utf8' });
       assert.ok(!files.some((f) => f.endsWith('.tmp')), files.join(', '));

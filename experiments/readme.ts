@@ -34,7 +34,7 @@ builds the tables and plots:
 npm run exp:budget -- --shard $SLURM_ARRAY_TASK_ID/8 --results /shared/placer-results
 # Kubernetes indexed Job: --shard $((JOB_COMPLETION_INDEX + 1))/8
 # then, once all shards are done:
-npm run exp:merge -- --results /shared/placer-results
+npm run exp:merge -- --results /shared/placer-results    # add --quick if the shards ran with --quick
 # shards without a shared disk: copy each shard's results folder here, then
 npm run exp:merge -- --from shard1/ shard2/ ...   # copies their runs/ into experiments/results/runs/
 \`\`\`

@@ -3,7 +3,8 @@
  * an id that names its result file. Expansion is deterministic, so every
  * machine of a sharded sweep sees the same list and takes its own slice.
  */
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundledProblem } from '../env/bundled.js';
 import { loadProblem } from '../env/load.js';
@@ -34,6 +35,8 @@ export interface RunSpec {
   seed: number;
   maxEvaluations: number;
   exactTimeLimitS: number;
+  /** Digest of the problem's numbers: a run file made on other data is stale and is run again. */
+  problemDigest: string;
 }
 
 export function problemLabel(ref: ProblemRef): string {
@@ -48,6 +51,15 @@ export function loadProblemRef(ref: ProblemRef): { problem: Problem; defaultBudg
 
 export function settingsOf(run: Pick<RunSpec, 'microBatches' | 'budget'>): Settings {
   return { microBatches: run.microBatches, objective: 'time', budget: run.budget ?? Infinity, deadline: Infinity };
+}
+
+/** sha256 (16 hex) of everything the simulator reads from a problem. */
+export function problemDigest(problem: Problem): string {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify({ layers: problem.layers, types: problem.types }));
+  hash.update(new Uint8Array(problem.forwardMs.buffer, problem.forwardMs.byteOffset, problem.forwardMs.byteLength));
+  hash.update(new Uint8Array(problem.backwardMs.buffer, problem.backwardMs.byteOffset, problem.backwardMs.byteLength));
+  return hash.digest('hex').slice(0, 16);
 }
 
 /** Dollars per hour of every unit of every type: any budget from here on constrains nothing. */
@@ -91,7 +103,7 @@ export function expandRuns(config: SweepConfig): RunSpec[] {
       const ref: ProblemRef = { kind: 'bundled', name };
       const { problem, defaultBudget, defaultMicroBatches } = loadProblemRef(ref);
       const microBatches = defaultMicroBatches ?? config.microBatches;
-      const base = { ...common, problem: ref, problemLabel: name, microBatches };
+      const base = { ...common, problem: ref, problemLabel: name, microBatches, problemDigest: problemDigest(problem) };
       if (config.sweep === 'seeds') {
         const budget = defaultBudget ?? null;
         runs.push(...methodRuns(config, { ...base, budget, budgetLabel: 'bundled' }, `${name}`));
@@ -116,7 +128,10 @@ export function expandRuns(config: SweepConfig): RunSpec[] {
         const range = budgetRange(problem, config.microBatches);
         const budget = range ? range.cheapest * (range.allUnits / range.cheapest) ** config.budgetPosition : null;
         const label = problemLabel(ref);
-        const base = { ...common, problem: ref, problemLabel: label, microBatches: config.microBatches, budget, budgetLabel: `position ${config.budgetPosition}` };
+        const base = {
+          ...common, problem: ref, problemLabel: label, microBatches: config.microBatches, budget,
+          budgetLabel: `position ${config.budgetPosition}`, problemDigest: problemDigest(problem),
+        };
         runs.push(...methodRuns(config, base, label));
       }
     }
@@ -144,7 +159,27 @@ export function resultPath(runsDir: string, run: Pick<RunSpec, 'sweep' | 'id'>):
   return join(runsDir, run.sweep, `${run.id}.json`);
 }
 
-/** Runs whose result file is not there yet (a finished run is never redone). */
+const SPEC_KEYS: Array<keyof RunSpec> = [
+  'id', 'sweep', 'problem', 'problemLabel', 'microBatches', 'budget', 'budgetLabel', 'method', 'seed', 'maxEvaluations', 'exactTimeLimitS', 'problemDigest',
+];
+
+/** True when a stored result was made for exactly this run (same problem data, settings, method, seed, limits). */
+export function sameRun(stored: Partial<RunSpec>, run: RunSpec): boolean {
+  return SPEC_KEYS.every((key) => JSON.stringify(stored[key]) === JSON.stringify(run[key]));
+}
+
+/**
+ * Runs still to do: no result file yet, or one made for another spec (a
+ * changed config or problem), which is run again and overwritten.
+ */
 export function pendingRuns(runs: RunSpec[], runsDir: string): RunSpec[] {
-  return runs.filter((run) => !existsSync(resultPath(runsDir, run)));
+  return runs.filter((run) => {
+    const file = resultPath(runsDir, run);
+    if (!existsSync(file)) return true;
+    try {
+      return !sameRun(JSON.parse(readFileSync(file, 'utf8')) as Partial<RunSpec>, run);
+    } catch {
+      return true; // unreadable (cannot happen with atomic writes, but a hand edit can): redo
+    }
+  });
 }
