@@ -28,7 +28,7 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const quick = argv.includes('--quick');
-  return { bundled: argv.includes('--bundled'), steps: quick ? 2 : 5, warmupSteps: quick ? 1 : 2, quick };
+  return { bundled: argv.includes('--bundled'), steps: quick ? 2 : 12, warmupSteps: quick ? 1 : 3, quick };
 }
 
 type StageText = [type: string, replicas: number, firstLayer: string, lastLayer: string];

@@ -1,7 +1,10 @@
 /**
  * `placer quickstart` (what `npm start` runs): the whole job on a bundled real
- * model and this machine's tfjs backends — find the placement, export it,
- * then train it for real and compare the measured step with the prediction.
+ * model and this machine's tfjs backends — profile the model here (a few
+ * seconds; the bundled profile with --bundled), find the placement, export
+ * it, then train it for real and compare the measured step with the
+ * prediction. Profiling here first makes the prediction about this machine
+ * (its CPU, its load) rather than about the one that made the bundled profile.
  */
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
@@ -12,6 +15,8 @@ import { bundledProblem } from '../../env/bundled.js';
 import { loadProblem } from '../../env/load.js';
 import { DEFAULT_SETTINGS, type Settings } from '../../env/problem.js';
 import { loadModelSpec } from '../../env/real/model.js';
+import { profileModel } from '../../env/real/profile.js';
+import { LOCAL_DEVICES } from '../../profiles/profiler.js';
 import { validatePlacement } from '../../env/real/validate.js';
 
 interface QuickstartOptions {
@@ -20,6 +25,7 @@ interface QuickstartOptions {
   seed: number;
   steps: number;
   out: string;
+  bundled?: boolean;
 }
 
 export function register(program: Command): void {
@@ -29,25 +35,38 @@ export function register(program: Command): void {
     .option('--model <name>', 'bundled real model: mlp or cnn (problem local-<model>)', 'mlp')
     .addOption(new Option('--method <method>', 'the searcher').choices(SEARCHER_NAMES).default(SEARCHER_NAMES.includes('reinforce' as never) ? 'reinforce' : 'exact'))
     .option('--seed <S>', 'seed of every random choice', positiveInteger('--seed'), 1)
-    .option('--steps <n>', 'measured training steps', positiveInteger('--steps'), 5)
+    .option('--steps <n>', 'measured training steps', positiveInteger('--steps'), 20)
     .option('--out <dir>', 'where placement.json and validation.json go', 'runs/quickstart')
+    .option('--bundled', 'use the bundled profile of this kind of machine (profiles/problems/local-<model>/) instead of profiling here first')
     .action(async (options: QuickstartOptions) => {
       const problemName = `local-${options.model}`;
-      const { files, defaults } = bundledProblem(problemName);
+      const bundled = bundledProblem(problemName);
+      const { defaults } = bundled;
+      let files = bundled.files;
+      const spec = loadModelSpec(options.model);
+      const steps = options.bundled ? 2 : 3;
+      if (!options.bundled) {
+        process.stdout.write(`1/${steps} profiling ${options.model} on this machine's backends (${LOCAL_DEVICES})\n`);
+        const t0 = Date.now();
+        const profiled = await profileModel({ spec, devicesFile: LOCAL_DEVICES, outDir: join(options.out, 'profile') });
+        files = { layers: profiled.files.layers, devices: profiled.files.devices, profile: profiled.files.profile };
+        process.stdout.write(`wrote ${join(options.out, 'profile')}/ (${((Date.now() - t0) / 1000).toFixed(1)} s)\n\n`);
+      }
       const problem = loadProblem(files);
       const settings: Settings = {
         ...DEFAULT_SETTINGS,
         microBatches: defaults.microBatches ?? DEFAULT_SETTINGS.microBatches,
         budget: defaults.budget ?? Infinity,
       };
-      process.stdout.write(`1/2 placing ${problemName} with ${options.method}\n`);
+      const from = options.bundled ? `bundled ${problemName}` : `${problemName} as profiled now`;
+      process.stdout.write(`${steps - 1}/${steps} placing ${from} with ${options.method}\n`);
       const { file, result } = await solveAndExport({ problem, settings, problemName, method: options.method, seed: options.seed, out: options.out });
       process.stdout.write(`${describeSolve(problem, settings, result, problemName)}\nwrote ${file}\n\n`);
-      process.stdout.write(`2/2 validating by real training (${options.steps} steps after warm-up)\n`);
+      process.stdout.write(`${steps}/${steps} validating by real training (${options.steps} steps after warm-up)\n`);
       const outFile = join(options.out, 'validation.json');
       const v = await validatePlacement({
         placementFile: file,
-        spec: loadModelSpec(options.model),
+        spec,
         devicesFile: files.devices,
         profileFile: files.profile,
         steps: options.steps,

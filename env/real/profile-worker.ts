@@ -17,11 +17,14 @@ import { StageModel } from './stage.js';
 
 export interface LayerTiming {
   layer: number;
-  /** Median ms over the repeats, or null when the backend cannot run (train) the layer. */
+  /** Mean ms over the repeats, or null when the backend cannot run (train) the layer. */
   forwardMs: number | null;
   backwardMs: number | null;
   /** The optimizer step's share of one micro-batch (median apply ms / M), or null. */
   applyMs: number | null;
+  /** Median ms over the repeats (reported, not used). */
+  forwardMedianMs?: number;
+  backwardMedianMs?: number;
   /** (p90 − p10) / median over the repeats: the spread. */
   forwardSpread: number;
   backwardSpread: number;
@@ -118,8 +121,8 @@ function profileLayers(spec: ModelSpec, warmup: number, repeats: number, microBa
   for (const bench of live) {
     const forward = summary(bench.forward);
     const backward = summary(bench.backward);
-    const apply = bench.apply.length > 0 ? summary(bench.apply).ms : 0;
-    timings[bench.layer] = { layer: bench.layer, forwardMs: forward.ms, backwardMs: backward.ms, applyMs: apply / M, forwardSpread: forward.spread, backwardSpread: backward.spread };
+    const apply = bench.apply.length > 0 ? summary(bench.apply).ms : 0; // mean apply ms
+    timings[bench.layer] = { layer: bench.layer, forwardMs: forward.ms, backwardMs: backward.ms, applyMs: apply / M, forwardMedianMs: forward.medianMs, backwardMedianMs: backward.medianMs, forwardSpread: forward.spread, backwardSpread: backward.spread };
     bench.stage.dispose();
   }
   return timings;
@@ -138,10 +141,17 @@ function runBackward(bench: LayerBench, scale: number): void {
   stage.backward(x, rows, stage.isLast ? { targets: bench.targets, scale } : { dy: bench.dy });
 }
 
-function summary(times: number[]): { ms: number; spread: number } {
+/**
+ * The mean over the repeats (a step is a sum of many such calls, so its
+ * expected time is a sum of means; the median would drop the occasional
+ * call that the scheduler or the garbage collector interrupts, which real
+ * steps do pay), the median, and the spread (p90 − p10) / median.
+ */
+function summary(times: number[]): { ms: number; medianMs: number; spread: number } {
   const sorted = [...times].sort((a, b) => a - b);
-  const ms = quantile(sorted, 0.5);
-  return { ms, spread: ms > 0 ? (quantile(sorted, 0.9) - quantile(sorted, 0.1)) / ms : 0 };
+  const medianMs = quantile(sorted, 0.5);
+  const ms = sorted.reduce((a, b) => a + b, 0) / sorted.length;
+  return { ms, medianMs, spread: medianMs > 0 ? (quantile(sorted, 0.9) - quantile(sorted, 0.1)) / medianMs : 0 };
 }
 
 /** Round trips of a tensor of each size to an echoing thread; one way = half. */

@@ -23,6 +23,13 @@ export interface ProfileOptions {
   repeats?: number;
   /** Micro-batches per step: the optimizer step (once per step) is charged 1/M of it per micro-batch (default 8). */
   microBatches?: number;
+  /**
+   * Identical profiling threads run at once (default 2): the layers are timed
+   * while as many threads are busy as a pipeline of that many stages keeps
+   * busy (on 2 cores, two busy threads slow each other by about 15%). 1 times
+   * a lone thread.
+   */
+  concurrent?: number;
   /** Measure the links and write the measured bandwidth into DIR/devices.csv (default true). */
   measureLinks?: boolean;
   log?: (line: string) => void;
@@ -49,6 +56,25 @@ function runWorker<T>(data: ProfileWorkerData, transfer: readonly import('node:w
       else resolve(message as T);
     });
     worker.once('error', reject);
+  });
+}
+
+/** The mean over the concurrent workers of their means (a layer one worker could not train has no row). */
+function combineTimings(runs: LayerTiming[][]): LayerTiming[] {
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return runs[0].map((first, l) => {
+    const all = runs.map((run) => run[l]);
+    if (all.some((t) => t.forwardMs === null || t.backwardMs === null)) return all.find((t) => t.forwardMs === null) ?? first;
+    return {
+      layer: first.layer,
+      forwardMs: mean(all.map((t) => t.forwardMs!)),
+      backwardMs: mean(all.map((t) => t.backwardMs!)),
+      applyMs: mean(all.map((t) => t.applyMs ?? 0)),
+      forwardMedianMs: mean(all.map((t) => t.forwardMedianMs ?? NaN)),
+      backwardMedianMs: mean(all.map((t) => t.backwardMedianMs ?? NaN)),
+      forwardSpread: mean(all.map((t) => t.forwardSpread)),
+      backwardSpread: mean(all.map((t) => t.backwardSpread)),
+    };
   });
 }
 
@@ -85,6 +111,7 @@ export async function profileModel(options: ProfileOptions): Promise<ProfileResu
   const warmup = options.warmup ?? 8;
   const repeats = options.repeats ?? 41;
   const microBatches = options.microBatches ?? 8;
+  const concurrent = options.concurrent ?? 2;
   const log = options.log ?? (() => {});
   const types = loadDevices(options.devicesFile);
   await checkCatalogueBackends(types);
@@ -100,8 +127,10 @@ export async function profileModel(options: ProfileOptions): Promise<ProfileResu
     const backend = type.backend ?? 'cpu';
     let measured = byBackend.get(backend);
     if (!measured) {
-      log(`profiling ${spec.name} on backend ${backend} (${warmup} warm-up, ${repeats} repeats per layer)`);
-      const layerTimings = await runWorker<LayerTiming[]>({ role: 'layers', spec, backend, warmup, repeats, microBatches });
+      log(`profiling ${spec.name} on backend ${backend} (${warmup} warm-up, ${repeats} repeats per layer, ${concurrent} thread${concurrent > 1 ? 's' : ''} at once)`);
+      // `concurrent` identical workers at once: every layer is timed with the machine as busy as a pipeline of that many stages makes it.
+      const runs = await Promise.all(Array.from({ length: concurrent }, () => runWorker<LayerTiming[]>({ role: 'layers', spec, backend, warmup, repeats, microBatches })));
+      const layerTimings = combineTimings(runs);
       const linkTimings = options.measureLinks === false || cutSizes.length === 0 ? [] : await measureLink(backend, cutSizes, warmup, repeats);
       measured = { timings: layerTimings, links: linkTimings };
       byBackend.set(backend, measured);
@@ -120,13 +149,13 @@ export async function profileModel(options: ProfileOptions): Promise<ProfileResu
   };
   writeFileAtomic(files.layers, ['name,param_bytes,activation_bytes', ...layers.map((l) => `${l.name},${l.paramBytes},${l.activationBytes}`)].join('\n') + '\n');
   // backward_ms = backward + the optimizer step's share (apply / M): the simulator has no optimizer term, and the stage worker applies once per step.
-  const profileRows = ['layer,type,forward_ms,backward_ms,forward_spread,backward_spread,apply_ms_per_micro_batch'];
+  const profileRows = ['layer,type,forward_ms,backward_ms,forward_spread,backward_spread,apply_ms_per_micro_batch,forward_median_ms,backward_median_ms'];
   layers.forEach((layer, l) =>
     types.forEach((type, k) => {
       const t = timings[k][l];
       if (t.forwardMs === null || t.backwardMs === null) return;
       const apply = t.applyMs ?? 0;
-      profileRows.push(`${layer.name},${type.name},${num(t.forwardMs)},${num(t.backwardMs + apply)},${num(t.forwardSpread)},${num(t.backwardSpread)},${num(apply)}`);
+      profileRows.push(`${layer.name},${type.name},${num(t.forwardMs)},${num(t.backwardMs + apply)},${num(t.forwardSpread)},${num(t.backwardSpread)},${num(apply)},${num(t.forwardMedianMs ?? NaN)},${num(t.backwardMedianMs ?? NaN)}`);
     }),
   );
   writeFileAtomic(files.profile, profileRows.join('\n') + '\n');
@@ -144,8 +173,9 @@ export async function profileModel(options: ProfileOptions): Promise<ProfileResu
     warmup,
     repeats,
     microBatches,
+    concurrentThreads: concurrent,
     loadAverage: loadavg(),
-    note: 'forward/backward ms: median over repeats for ONE micro-batch, each layer timed as a one-layer stage on the stage worker\'s own calls (input upload, compute, output download), repeats interleaved over the layers; spread = (p90 - p10) / median. Backward includes the recomputed forward (tfjs keeps no tape between calls) and the optimizer step\'s share per micro-batch (apply_ms_per_micro_batch = median apply ms / microBatches). Rows missing from profile.csv: the backend cannot train that layer (reason below). Bandwidth: bytes / one-way boundary ms (download, transfer between threads, upload), median over the model\'s cut sizes.',
+    note: 'forward/backward ms: MEAN over repeats for ONE micro-batch (a step is a sum of calls, so means add up; medians, which drop the calls the scheduler interrupts, are in forward_median_ms/backward_median_ms), each layer timed as a one-layer stage on the stage worker\'s own calls (input upload, compute, output download), repeats interleaved over the layers, with concurrentThreads identical profiling threads busy at once (a 2-stage pipeline keeps 2 threads busy; the mean over them is written); spread = (p90 - p10) / median. Backward includes the recomputed forward (tfjs keeps no tape between calls) and the optimizer step\'s share per micro-batch (apply_ms_per_micro_batch = mean apply ms / microBatches). Rows missing from profile.csv: the backend cannot train that layer (reason below). Bandwidth: bytes / one-way boundary ms (download, transfer between threads, upload), median over the model\'s cut sizes.',
     unavailable: types.flatMap((t, k) => timings[k].filter((x) => x.reason).map((x) => ({ layer: layers[x.layer].name, type: t.name, reason: x.reason }))),
     bandwidthBytesPerS: Object.fromEntries(types.map((t, k) => [t.name, Math.round(bandwidthBytesPerS[k])])),
   });
