@@ -94,6 +94,19 @@ const syntheticTypes: Check = (v) => {
   return null;
 };
 
+/** How many types the synthetic generator can make (its number of hardware archetypes). */
+export function maxSyntheticTypes(): number {
+  let k = 1;
+  for (;;) {
+    try {
+      syntheticProblem({ layers: 1, types: k + 1, seed: 1 });
+      k++;
+    } catch {
+      return k;
+    }
+  }
+}
+
 const COMMON: Record<string, Check> = {
   description: text,
   methods: methodNames,

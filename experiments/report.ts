@@ -8,7 +8,7 @@ import { cpus, loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic, writeJsonAtomic } from '../env/atomic-write.js';
-import type { SweepConfig, SweepKind } from './config.js';
+import { maxSyntheticTypes, type SweepConfig, type SweepKind } from './config.js';
 import { paretoFront } from './pareto.js';
 import { writeSvg } from './plot.js';
 import type { RunResult } from './run-one.js';
@@ -364,6 +364,8 @@ async function scalingReport(ctx: ReportContext, results: RunResult[]): Promise<
     '## Scaling sweep (`npm run exp:scaling`)',
     '',
     `Synthetic chains (profiles/synthetic.ts, problem seed ${scalingConfig.problemSeed}) of ${scalingConfig.layers.join(', ')} layers × ${scalingConfig.types.join(', ')} types; budget at position ${scalingConfig.budgetPosition} between the cheapest feasible price (0) and the price of every unit (1), geometrically. Sampling methods get ${config.maxEvaluations.toLocaleString('en-US')} simulator evaluations (seed ${config.seeds[0]}); exact gets ${config.exactTimeLimitS} s. ${machineLine(results)}`,
+    '',
+    `The synthetic generator (profiles/synthetic.ts) has ${maxSyntheticTypes()} hardware archetypes, so a chain has at most ${maxSyntheticTypes()} types; the config check rejects more with the generator's message.`,
     '',
     'Cells: step time ÷ reference (search seconds). The reference is the optimum exact proved; where exact did not finish within its limit the reference is the **best known** step (the best any method found, exact\'s incumbent included), so ratios there are ≥ 1 against a number that is not proven optimal.',
     '',

@@ -13,7 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import { PACKAGE_ROOT } from '../env/bundled.js';
 import { UserError } from '../env/errors.js';
@@ -76,7 +76,9 @@ export function parseArgs(argv: string[]): Args {
   }
   if (args.configFile && (args.command === 'all' || args.command === 'merge')) throw new UserError(`--config: only with one sweep, not "${args.command}"`);
   const base = join(PACKAGE_ROOT, 'experiments', 'results');
-  args.resultsDir = results ?? (args.quick ? join(base, 'quick') : base);
+  // A custom config gets its own folder by default, so its runs never overwrite the committed sweep's.
+  const defaultDir = args.configFile ? join(base, `custom-${basename(args.configFile, '.json')}`) : base;
+  args.resultsDir = results ?? (args.quick ? join(defaultDir, 'quick') : defaultDir);
   return args;
 }
 
@@ -158,8 +160,10 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const runsDir = join(args.resultsDir, 'runs');
   mkdirSync(runsDir, { recursive: true });
-  // Quick smoke results stay out of git without touching the project's .gitignore.
-  if (args.quick) writeFileSync(join(args.resultsDir, '.gitignore'), '*\n');
+  // Quick smoke results (and custom configs' default folders) stay out of git without touching the project's .gitignore.
+  if (args.quick || (args.configFile && args.resultsDir.startsWith(join(PACKAGE_ROOT, 'experiments', 'results', 'custom-')))) {
+    writeFileSync(join(args.resultsDir, '.gitignore'), '*\n');
+  }
 
   if (args.command === 'merge') {
     if (args.from.length) process.stderr.write(`merge: copied ${gatherRuns(args.from, runsDir)} run files\n`);
