@@ -316,6 +316,34 @@ export class ReinforceTrainer {
     this.inputs = this.policy.inputs(this.features);
   }
 
+  /**
+   * Zero-shot: the policy's most likely assignment (argmax per layer, staying
+   * where the stay head says so), shown the warm-start incumbent as in
+   * training, decoded exactly. Returns its score; the tracker keeps the best.
+   */
+  zeroShot(): { feasible: boolean; violation: number; objective: number; assignment: Int32Array } {
+    if (this.tracker.best === null && this.config.warmStart) this.warmStart();
+    const L = this.sim.layerCount;
+    const K = this.sim.typeCount;
+    const { probs, stay } = this.policy.distribution(this.inputs);
+    const assignment = new Int32Array(L);
+    for (let l = 0; l < L; l++) {
+      let best = 0;
+      for (let k = 1; k < K; k++) if (probs[l * K + k] > probs[l * K + best]) best = k;
+      const previous = l > 0 ? assignment[l - 1] : -1;
+      assignment[l] = previous >= 0 && probs[l * K + previous] > 0 && stay[l] > 0.5 ? previous : best;
+    }
+    const mask = new Uint8Array(L * K);
+    for (let l = 0; l < L; l++) mask[l * K + assignment[l]] = 1;
+    const decoded = solveExact(this.problem, this.settings, { allowedTypes: mask });
+    this.tracker.count(decoded.labels);
+    if (decoded.placement) this.sim.scorePlacement(decoded.placement);
+    else provisionInPlace(this.sim, assignment);
+    this.tracker.count(1);
+    this.tracker.offer(this.sim);
+    return { feasible: this.sim.feasible, violation: this.sim.violation, objective: this.sim.objectiveValue, assignment };
+  }
+
   /** Optimal cuts and replicas for the types of the best placement (exact solver, one type per layer). */
   exactDecodeBest(): void {
     const { tracker, sim } = this;
@@ -400,21 +428,23 @@ export class ReinforceTrainer {
     const saved = await this.optimizer.getWeights();
     const tensors: tf.NamedTensorMap = {};
     let iterations = 0;
+    let index = 0;
+    // tfjs's Adam restores its slots by position (first moments, then second): keep the order in the names.
     for (const { name, tensor } of saved) {
       if (name === 'iter') {
         iterations = tensor.dataSync()[0];
+        tensor.dispose();
         continue;
       }
-      tensors[`adam/${this.policy.shortName(name)}`] = tensor;
+      tensors[`adam/${String(index++).padStart(5, '0')}/${this.policy.shortName(name)}`] = tensor;
     }
     return { iterations, tensors };
   }
 
   async setOptimizerWeights(iterations: number, tensors: tf.NamedTensorMap): Promise<void> {
     const list: Array<{ name: string; tensor: tf.Tensor }> = [{ name: 'iter', tensor: tf.scalar(iterations, 'int32') }];
-    for (const [name, tensor] of Object.entries(tensors)) {
-      if (!name.startsWith('adam/')) continue;
-      list.push({ name: this.policy.variableName(name.slice('adam/'.length)), tensor });
+    for (const name of Object.keys(tensors).filter((n) => n.startsWith('adam/')).sort()) {
+      list.push({ name: this.policy.variableName(name.slice('adam/00000/'.length)), tensor: tensors[name] });
     }
     await this.optimizer.setWeights(list);
   }

@@ -7,6 +7,7 @@ import { exactSearcher } from './exact.js';
 import { geneticSearcher } from './genetic.js';
 import { greedySearcher } from './greedy.js';
 import { randomSearcher } from './random.js';
+import { reinforceSearcher } from './reinforce.js';
 import type { Searcher } from './searcher.js';
 
 const FACTORIES = {
@@ -15,7 +16,7 @@ const FACTORIES = {
   anneal: () => annealSearcher(),
   genetic: () => geneticSearcher(),
   exact: () => exactSearcher,
-  // REGISTER reinforce HERE once agent/reinforce.ts exists (its factory or instance).
+  reinforce: () => reinforceSearcher(),
 } satisfies Record<string, () => Searcher>;
 
 export type SearcherName = keyof typeof FACTORIES;

@@ -8,6 +8,8 @@ import { register as registerProblems } from './commands/problems.js';
 import { register as registerQuickstart } from './commands/quickstart.js';
 import { register as registerProfile } from './commands/profile.js';
 import { register as registerValidate } from './commands/validate.js';
+import { register as registerTrain } from './commands/train.js';
+import { register as registerPlace } from './commands/place.js';
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command('placer')
@@ -20,6 +22,8 @@ async function main(argv: string[]): Promise<void> {
   registerQuickstart(program);
   registerProfile(program);
   registerValidate(program);
+  registerTrain(program);
+  registerPlace(program);
   await program.parseAsync(argv);
 }
 

@@ -1,0 +1,62 @@
+/**
+ * `placer place --policy DIR/policy`: a trained policy on another problem
+ * (any number of layers and types). Zero-shot: the policy's most likely
+ * assignment, decoded exactly; `--fine-tune N` continues training from the
+ * policy for N updates. Writes OUT/placement.json (and, fine-tuned, OUT/policy/).
+ */
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { writeJsonAtomic } from '../../env/atomic-write.js';
+import { selectBackend } from '../../agent/backend.js';
+import { placementJson } from '../../agent/export.js';
+import { loadPolicy } from '../../agent/policy-io.js';
+import { DEFAULT_REINFORCE_CONFIG, ReinforceTrainer } from '../../agent/reinforce.js';
+import { addProblemOptions, loadProblemFromOptions, positiveInteger } from '../common.js';
+import { addTrainingOptions, trainCommand, type TrainCommandOptions } from './train.js';
+
+interface PlaceCommandOptions extends TrainCommandOptions {
+  policy: string;
+  fineTune?: number;
+}
+
+export function register(program: Command): void {
+  addTrainingOptions(
+    addProblemOptions(
+      program
+        .command('place')
+        .description('apply a trained policy (DIR/policy from "placer train") to a problem, zero-shot or fine-tuned'),
+    ),
+  )
+    .requiredOption('--policy <dir>', 'a policy folder written by "placer train" (DIR/policy)')
+    .option('--fine-tune <n>', 'continue training the policy on this problem for n updates', positiveInteger('--fine-tune'))
+    .action(async (options: PlaceCommandOptions) => {
+      const log = (line: string) => process.stderr.write(`placer: ${line}\n`);
+      await selectBackend(options.backend, log);
+      const loaded = loadProblemFromOptions(options);
+      const { policy } = await loadPolicy(options.policy);
+      log(`policy ${options.policy}: ${policy.config.encoder} encoder, ${policy.parameterCount} weights`);
+      // Zero-shot first (always reported), then the optional fine-tuning.
+      const config = { ...DEFAULT_REINFORCE_CONFIG, polish: false };
+      const zeroTrainer = new ReinforceTrainer(loaded.problem, loaded.settings, config, { seed: options.seed, iterations: 0, policy });
+      const zero = zeroTrainer.zeroShot();
+      const what = (x: number) => (loaded.settings.objective === 'cost' ? `${x.toExponential(4)} $/step` : `${x.toFixed(3)} ms/step`);
+      log(`zero-shot: ${zero.feasible ? what(zero.objective) : `infeasible (violation ${zero.violation.toFixed(3)})`}`);
+      if (options.fineTune === undefined) {
+        const zeroResult = zeroTrainer.tracker.result();
+        const json = placementJson(loaded.problem, loaded.settings, zeroResult.placement, {
+          seed: options.seed,
+          method: 'policy (zero-shot)',
+          policy: options.policy,
+          zeroShotObjective: zero.feasible ? zero.objective : null,
+        });
+        writeJsonAtomic(join(options.out, 'placement.json'), json);
+        zeroTrainer.dispose();
+        process.stdout.write(`${options.out}/placement.json: ${json.feasible ? `${json.stepMs} ms/step, ${json.pricePerHour} $/h` : 'infeasible'} (zero-shot)\n`);
+        policy.dispose();
+        return;
+      }
+      zeroTrainer.dispose();
+      await trainCommand({ ...options, iterations: options.fineTune }, { policy, problem: loaded, label: options.policy });
+      policy.dispose();
+    });
+}
