@@ -73,7 +73,7 @@ interface LayerBench {
  * too, every `microBatches` backward passes, and its share per micro-batch is
  * reported separately (`applyMs`).
  */
-function profileLayers(spec: ModelSpec, warmup: number, repeats: number, microBatches: number): LayerTiming[] {
+async function profileLayers(spec: ModelSpec, warmup: number, repeats: number, microBatches: number): Promise<LayerTiming[]> {
   const B = spec.microBatchSize;
   const M = microBatches;
   const scale = 1 / (B * M);
@@ -100,7 +100,19 @@ function profileLayers(spec: ModelSpec, warmup: number, repeats: number, microBa
     }
   }
   const live = benches.filter((b): b is LayerBench => b !== null);
-  for (let r = 0; r < warmup + repeats; r++) {
+  for (let r = 0; r < warmup; r++) {
+    for (const bench of live) {
+      runForward(bench, scale);
+      runBackward(bench, scale);
+    }
+  }
+  for (const bench of live) bench.stage.applyGradients();
+  // Concurrent profiling threads start timing together, once every one has loaded, built and warmed up.
+  await new Promise<void>((resolve) => {
+    parentPort!.once('message', () => resolve());
+    parentPort!.postMessage({ ready: true });
+  });
+  for (let r = warmup; r < warmup + repeats; r++) {
     for (const bench of live) {
       const t0 = performance.now();
       runForward(bench, scale);
@@ -194,7 +206,7 @@ function echo(port: MessagePort): void {
 
 async function main(): Promise<void> {
   await useBackend(data.backend);
-  if (data.role === 'layers') parentPort!.postMessage(profileLayers(data.spec, data.warmup, data.repeats, data.microBatches));
+  if (data.role === 'layers') parentPort!.postMessage(await profileLayers(data.spec, data.warmup, data.repeats, data.microBatches));
   else if (data.role === 'ping') parentPort!.postMessage(await ping(data.port, data.sizes, data.warmup, data.repeats));
   else echo(data.port);
 }

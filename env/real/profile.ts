@@ -59,6 +59,32 @@ function runWorker<T>(data: ProfileWorkerData, transfer: readonly import('node:w
   });
 }
 
+/**
+ * `n` layer-profiling workers at once: each loads its backend, builds and
+ * warms up its layers and says ready; all start timing together (so no
+ * worker's start-up lands on another's timings), and each returns its timings.
+ */
+async function runLayerWorkers(n: number, data: ProfileWorkerData & { role: 'layers' }): Promise<LayerTiming[][]> {
+  const workers = Array.from({ length: n }, () => new Worker(new URL('./profile-worker.js', import.meta.url), { workerData: data }));
+  try {
+    const results = workers.map(
+      (worker) =>
+        new Promise<LayerTiming[]>((resolve, reject) => {
+          worker.on('message', (message: LayerTiming[] | { ready: true } | { error: string }) => {
+            if (Array.isArray(message)) resolve(message);
+            else if ('error' in message) reject(new Error(`profile worker (${data.backend}): ${message.error}`));
+          });
+          worker.once('error', reject);
+        }),
+    );
+    await Promise.all(workers.map((worker) => new Promise<void>((resolve) => worker.on('message', (m: { ready?: true }) => m && (m as { ready?: true }).ready && resolve()))).map((ready, i) => Promise.race([ready, results[i].then(() => undefined)])));
+    for (const worker of workers) worker.postMessage('go');
+    return await Promise.all(results);
+  } finally {
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+}
+
 /** The mean over the concurrent workers of their means (a layer one worker could not train has no row). */
 function combineTimings(runs: LayerTiming[][]): LayerTiming[] {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -129,7 +155,7 @@ export async function profileModel(options: ProfileOptions): Promise<ProfileResu
     if (!measured) {
       log(`profiling ${spec.name} on backend ${backend} (${warmup} warm-up, ${repeats} repeats per layer, ${concurrent} thread${concurrent > 1 ? 's' : ''} at once)`);
       // `concurrent` identical workers at once: every layer is timed with the machine as busy as a pipeline of that many stages makes it.
-      const runs = await Promise.all(Array.from({ length: concurrent }, () => runWorker<LayerTiming[]>({ role: 'layers', spec, backend, warmup, repeats, microBatches })));
+      const runs = await runLayerWorkers(concurrent, { role: 'layers', spec, backend, warmup, repeats, microBatches });
       const layerTimings = combineTimings(runs);
       const linkTimings = options.measureLinks === false || cutSizes.length === 0 ? [] : await measureLink(backend, cutSizes, warmup, repeats);
       measured = { timings: layerTimings, links: linkTimings };
