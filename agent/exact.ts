@@ -377,27 +377,61 @@ function efficiency(fastestMs: number, ms: number): number {
 }
 
 export interface ExactConfig {
-  /** Beam width of the first, heuristic pass that finds an incumbent. */
-  warmStartBeam: number;
+  /**
+   * Beam widths of the heuristic passes that find an incumbent, in order;
+   * each pass prunes against the best found so far, so the wider ones are cheap.
+   */
+  warmStartBeams: number[];
+  /** Stop the warm start after this many passes in a row without improvement. */
+  warmStartPatience: number;
 }
 
-export const DEFAULT_EXACT_CONFIG: ExactConfig = { warmStartBeam: 8 };
+export const DEFAULT_EXACT_CONFIG: ExactConfig = { warmStartBeams: [1, 2, 4, 8, 16, 32, 64], warmStartPatience: 2 };
+
+/** Upper bound that lets the exact pass re-find a placement of value `value` (so ties resolve the same way every run). */
+const reFind = (value: number) => (Number.isFinite(value) ? value * (1 + 1e-12) + 1e-300 : Infinity);
+
+/**
+ * Beam passes of growing width, each pruned by the best value so far: a good
+ * incumbent for the exact pass, deterministically.
+ */
+export function warmStart(
+  problem: Problem, settings: Settings, config: ExactConfig = DEFAULT_EXACT_CONFIG, timeLimitS?: number,
+): { placement: Placement | null; value: number; labels: number } {
+  const started = performance.now();
+  let placement: Placement | null = null;
+  let value = Infinity;
+  let labels = 0;
+  let idle = 0;
+  for (const beamWidth of config.warmStartBeams) {
+    const left = timeLimitS !== undefined ? timeLimitS - (performance.now() - started) / 1000 : undefined;
+    if (left !== undefined && left <= 0) break;
+    const pass = solveExact(problem, settings, { beamWidth, upperBound: reFind(value), timeLimitS: left });
+    labels += pass.labels;
+    if (pass.placement && pass.value < value) {
+      placement = pass.placement;
+      value = pass.value;
+      idle = 0;
+    } else if (++idle >= config.warmStartPatience) break;
+  }
+  return { placement, value, labels };
+}
 
 /** The `exact` searcher: beam warm start, then the full DP. Proves optimality unless the time limit cuts it. */
 export function createExactSearcher(config: Partial<ExactConfig> = {}): Searcher {
-  const { warmStartBeam } = { ...DEFAULT_EXACT_CONFIG, ...config };
+  const full: ExactConfig = { ...DEFAULT_EXACT_CONFIG, ...config };
   return {
     name: 'exact',
     async search(problem: Problem, settings: Settings, options: SearchOptions): Promise<SearchResult> {
       const started = performance.now();
       const elapsed = () => (performance.now() - started) / 1000;
       const trace: TracePoint[] = [];
-      const warm = solveExact(problem, settings, { beamWidth: warmStartBeam, timeLimitS: options.timeLimitS });
+      // The warm start may use half the time limit at most.
+      const warm = warmStart(problem, settings, full, options.timeLimitS !== undefined ? options.timeLimitS / 2 : undefined);
       let labels = warm.labels;
       if (warm.placement) trace.push({ evaluations: labels, seconds: elapsed(), bestObjective: warm.value });
-      // Re-find the warm placement too (upper bound nudged up) so ties resolve the same way every run.
       const exact = solveExact(problem, settings, {
-        upperBound: warm.placement ? warm.value * (1 + 1e-12) + 1e-300 : Infinity,
+        upperBound: reFind(warm.value),
         timeLimitS: options.timeLimitS !== undefined ? Math.max(0, options.timeLimitS - elapsed()) : undefined,
         onProgress: options.onProgress,
       });
