@@ -1,10 +1,11 @@
 /**
  * Profiling worker, on the backend of one device type. Role `layers`: the
- * forward and backward ms of every layer for ONE micro-batch, measured on the
- * stage worker's own calls (StageModel.forward / forwardLoss / backward: input
- * upload, compute, output download; backward includes the recomputed forward
- * and adding into the gradient sums), interleaved over the layers (cpu, wasm
- * and tfjs-node run kernels synchronously, so wall time is compute time).
+ * forward and backward ms of every layer for ONE micro-batch, from stages
+ * first..l timed on the stage worker's own calls (StageModel.forward /
+ * forwardLoss / backward: input upload, compute, output download; backward
+ * includes the recomputed forward and adding into the gradient sums),
+ * interleaved (cpu, wasm and tfjs-node run kernels synchronously, so wall
+ * time is compute time).
  * Roles `ping`/`echo`: a stage boundary between two threads (download the
  * tensor, transfer the buffer, upload it on the other side), both ways.
  */
@@ -25,6 +26,8 @@ export interface LayerTiming {
   /** Median ms over the repeats (reported, not used). */
   forwardMedianMs?: number;
   backwardMedianMs?: number;
+  /** The first layer of the chain this layer's row was measured in (its row is T(chainFirst..layer) − T(chainFirst..layer−1)). */
+  chainFirst?: number;
   /** (p90 − p10) / median over the repeats: the spread. */
   forwardSpread: number;
   backwardSpread: number;
@@ -50,9 +53,10 @@ function quantile(sorted: number[], q: number): number {
   return sorted[lo] + (sorted[Math.ceil(i)] - sorted[lo]) * (i - lo);
 }
 
-/** One layer as a single-layer stage, ready to be timed on the stage worker's own code path. */
-interface LayerBench {
-  layer: number;
+/** Layers first..last as one stage, ready to be timed on the stage worker's own code path. */
+interface StageBench {
+  first: number;
+  last: number;
   stage: StageModel;
   x: Float32Array;
   dy: Float32Array;
@@ -63,15 +67,23 @@ interface LayerBench {
 }
 
 /**
- * Every layer as a one-layer StageModel, timed on exactly the calls a stage
- * worker makes per micro-batch: `forward` (upload the input, compute,
- * download the output) or, on the last layer, `forwardLoss`; `backward`
- * (recomputed forward, gradients, adding them into the sums, downloading the
- * input gradient). The repeats are interleaved, round robin over the layers,
- * so a change of machine load spreads over every layer alike instead of
- * landing on a few. The optimizer step (once per training step) is timed
- * too, every `microBatches` backward passes, and its share per micro-batch is
- * reported separately (`applyMs`).
+ * Per-layer times from whole stages, as the stage worker runs them: for each
+ * run of layers s..e that the backend can train, the stages s..s, s..s+1, …,
+ * s..e are timed on exactly the calls a stage worker makes per micro-batch
+ * (`forward`: upload the input, compute, download the output, or
+ * `forwardLoss` on the last layer; `backward`: recomputed forward, gradients,
+ * adding them into the sums, downloading the input gradient), and layer l's
+ * row is T(s..l) − T(s..l−1). A stage's fixed cost per call (uploads,
+ * downloads, tidy, the scheduler's interruptions, counted once per call) thus
+ * lands once, on the layer a chain starts with, instead of once per layer:
+ * every stage that starts where a chain starts (the model's first layer, the
+ * first layer a backend can train after one it cannot) is timed as it runs,
+ * and no layer pays for a per-call cost that a longer stage pays once. The
+ * repeats are interleaved, round robin over the stages, so a change of load
+ * spreads over every layer alike. The optimizer step (once per training step)
+ * is timed every `microBatches` passes; its share per micro-batch is
+ * `applyMs`. A difference below zero (noise on a layer that costs next to
+ * nothing) is written as 0.
  */
 async function profileLayers(spec: ModelSpec, warmup: number, repeats: number, microBatches: number): Promise<LayerTiming[]> {
   const B = spec.microBatchSize;
@@ -80,74 +92,98 @@ async function profileLayers(spec: ModelSpec, warmup: number, repeats: number, m
   const { inputs, targets } = stepBatch(spec, 0, 1);
   const L = spec.layers.length;
   const product = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-  const benches: (LayerBench | null)[] = [];
   const timings: LayerTiming[] = [];
-  for (let l = 0; l < L; l++) {
-    let stage: StageModel | null = null;
+  const build = (first: number, last: number): StageBench => {
+    const stage = new StageModel(spec, first, last);
     try {
-      stage = new StageModel(spec, l, l);
-      const x = l === 0 ? inputs[0] : Float32Array.from({ length: B * product(stage.inputShape) }, (_, i) => Math.sin(i));
+      const x = first === 0 ? inputs[0] : Float32Array.from({ length: B * product(stage.inputShape) }, (_, i) => Math.sin(i));
       const dy = Float32Array.from({ length: B * product(stage.outputShape()) }, (_, i) => 1e-3 * Math.cos(i));
-      const bench: LayerBench = { layer: l, stage, x, dy, targets: targets[0], forward: [], backward: [], apply: [] };
-      runBackward(bench, scale); // fails here when the backend cannot train the layer
+      const bench: StageBench = { first, last, stage, x, dy, targets: targets[0], forward: [], backward: [], apply: [] };
+      runBackward(bench, scale); // fails here when the backend cannot train a layer
       stage.applyGradients();
-      benches.push(bench);
+      return bench;
     } catch (error) {
-      // A backend without a kernel the layer needs (wasm has no Conv2DBackpropFilter) cannot train it: no row.
-      stage?.dispose();
-      benches.push(null);
+      stage.dispose();
+      throw error;
+    }
+  };
+  // Which layers this backend can train (wasm has no Conv2DBackpropFilter): alone, one at a time.
+  const runnable: boolean[] = [];
+  for (let l = 0; l < L; l++) {
+    try {
+      build(l, l).stage.dispose();
+      runnable.push(true);
+    } catch (error) {
+      runnable.push(false);
       timings[l] = { layer: l, forwardMs: null, backwardMs: null, applyMs: null, forwardSpread: 0, backwardSpread: 0, reason: (error as Error).message.split('\n')[0] };
     }
   }
-  const live = benches.filter((b): b is LayerBench => b !== null);
+  const benches: StageBench[] = [];
+  for (let l = 0; l < L; l++) {
+    if (!runnable[l]) continue;
+    const first = l > 0 && runnable[l - 1] ? benches.at(-1)!.first : l;
+    benches.push(build(first, l));
+  }
   for (let r = 0; r < warmup; r++) {
-    for (const bench of live) {
+    for (const bench of benches) {
       runForward(bench, scale);
       runBackward(bench, scale);
     }
   }
-  for (const bench of live) bench.stage.applyGradients();
+  for (const bench of benches) bench.stage.applyGradients();
   // Concurrent profiling threads start timing together, once every one has loaded, built and warmed up.
   await new Promise<void>((resolve) => {
     parentPort!.once('message', () => resolve());
     parentPort!.postMessage({ ready: true });
   });
-  for (let r = warmup; r < warmup + repeats; r++) {
-    for (const bench of live) {
+  for (let r = 0; r < repeats; r++) {
+    for (const bench of benches) {
       const t0 = performance.now();
       runForward(bench, scale);
       const t1 = performance.now();
       runBackward(bench, scale);
       const t2 = performance.now();
-      if (r >= warmup) {
-        bench.forward.push(t1 - t0);
-        bench.backward.push(t2 - t1);
-      }
+      bench.forward.push(t1 - t0);
+      bench.backward.push(t2 - t1);
       if ((r + 1) % M === 0) {
         const t3 = performance.now();
         bench.stage.applyGradients();
-        if (r >= warmup) bench.apply.push(performance.now() - t3);
+        bench.apply.push(performance.now() - t3);
       }
     }
   }
-  for (const bench of live) {
+  let previous: { first: number; forward: ReturnType<typeof summary>; backward: ReturnType<typeof summary>; apply: number } | null = null;
+  for (const bench of benches) {
     const forward = summary(bench.forward);
     const backward = summary(bench.backward);
-    const apply = bench.apply.length > 0 ? summary(bench.apply).ms : 0; // mean apply ms
-    timings[bench.layer] = { layer: bench.layer, forwardMs: forward.ms, backwardMs: backward.ms, applyMs: apply / M, forwardMedianMs: forward.medianMs, backwardMedianMs: backward.medianMs, forwardSpread: forward.spread, backwardSpread: backward.spread };
-    bench.stage.dispose();
+    const apply = bench.apply.length > 0 ? summary(bench.apply).ms / M : 0;
+    const before = previous !== null && previous.first === bench.first ? previous : null;
+    const minus = (x: number, y: number | undefined) => Math.max(0, x - (y ?? 0));
+    timings[bench.last] = {
+      layer: bench.last,
+      forwardMs: minus(forward.ms, before?.forward.ms),
+      backwardMs: minus(backward.ms, before?.backward.ms),
+      applyMs: minus(apply, before?.apply),
+      forwardMedianMs: minus(forward.medianMs, before?.forward.medianMs),
+      backwardMedianMs: minus(backward.medianMs, before?.backward.medianMs),
+      forwardSpread: forward.spread,
+      backwardSpread: backward.spread,
+      chainFirst: bench.first,
+    };
+    previous = { first: bench.first, forward, backward, apply };
   }
+  for (const bench of benches) bench.stage.dispose();
   return timings;
 }
 
-function runForward(bench: LayerBench, scale: number): void {
+function runForward(bench: StageBench, scale: number): void {
   const { stage, x } = bench;
   const rows = stage.spec.microBatchSize;
   if (stage.isLast) stage.forwardLoss(x, rows, bench.targets, scale);
   else stage.forward(x, rows);
 }
 
-function runBackward(bench: LayerBench, scale: number): void {
+function runBackward(bench: StageBench, scale: number): void {
   const { stage, x } = bench;
   const rows = stage.spec.microBatchSize;
   stage.backward(x, rows, stage.isLast ? { targets: bench.targets, scale } : { dy: bench.dy });

@@ -100,6 +100,7 @@ function combineTimings(runs: LayerTiming[][]): LayerTiming[] {
       backwardMedianMs: mean(all.map((t) => t.backwardMedianMs ?? NaN)),
       forwardSpread: mean(all.map((t) => t.forwardSpread)),
       backwardSpread: mean(all.map((t) => t.backwardSpread)),
+      chainFirst: first.chainFirst,
     };
   });
 }
@@ -201,7 +202,7 @@ export async function profileModel(options: ProfileOptions): Promise<ProfileResu
     microBatches,
     concurrentThreads: concurrent,
     loadAverage: loadavg(),
-    note: 'forward/backward ms: MEAN over repeats for ONE micro-batch (a step is a sum of calls, so means add up; medians, which drop the calls the scheduler interrupts, are in forward_median_ms/backward_median_ms), each layer timed as a one-layer stage on the stage worker\'s own calls (input upload, compute, output download), repeats interleaved over the layers, with concurrentThreads identical profiling threads busy at once (a 2-stage pipeline keeps 2 threads busy; the mean over them is written); spread = (p90 - p10) / median. Backward includes the recomputed forward (tfjs keeps no tape between calls) and the optimizer step\'s share per micro-batch (apply_ms_per_micro_batch = mean apply ms / microBatches). Rows missing from profile.csv: the backend cannot train that layer (reason below). Bandwidth: bytes / one-way boundary ms (download, transfer between threads, upload), median over the model\'s cut sizes.',
+    note: 'forward/backward ms: MEAN over repeats for ONE micro-batch (a step is a sum of calls, so means add up; medians, which drop the calls the scheduler interrupts, are in forward_median_ms/backward_median_ms), from whole stages timed on the stage worker\'s own calls (input upload, compute, output download): layer l = T(s..l) - T(s..l-1) over each run s..e of layers the backend can train, so a stage\'s fixed cost per call lands once, on the first layer of the run (a stage starting elsewhere misses it), and a difference below 0 is written as 0; repeats interleaved over the stages, with concurrentThreads identical profiling threads busy at once (a 2-stage pipeline keeps 2 threads busy; the mean over them is written); spread = (p90 - p10) / median. Backward includes the recomputed forward (tfjs keeps no tape between calls) and the optimizer step\'s share per micro-batch (apply_ms_per_micro_batch = mean apply ms / microBatches). Rows missing from profile.csv: the backend cannot train that layer (reason below). Bandwidth: bytes / one-way boundary ms (download, transfer between threads, upload), median over the model\'s cut sizes.',
     unavailable: types.flatMap((t, k) => timings[k].filter((x) => x.reason).map((x) => ({ layer: layers[x.layer].name, type: t.name, reason: x.reason }))),
     bandwidthBytesPerS: Object.fromEntries(types.map((t, k) => [t.name, Math.round(bandwidthBytesPerS[k])])),
   });
