@@ -6,7 +6,7 @@ import { progressLine } from '../progress.js';
 import { smallestFeasibleConstraint } from '../../agent/exact.js';
 import { SEARCHER_NAMES, searcherByName } from '../../agent/searchers.js';
 import { writeJsonAtomic } from '../../env/atomic-write.js';
-import { placementJson, type PlacementJson } from '../../env/export.js';
+import { placementJson, type PlacementJson } from '../../agent/export.js';
 import type { SearchResult } from '../../agent/searcher.js';
 import type { Problem, Settings } from '../../env/problem.js';
 import { evaluate } from '../../env/simulate.js';
