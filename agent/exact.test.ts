@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import seedrandom from 'seedrandom';
-import { bruteForce } from './brute-force.js';
+import { allPlacements, bruteForce } from './brute-force.js';
 import { exactSearcher, smallestFeasibleConstraint, solveExact } from './exact.js';
 import { Simulator } from '../env/simulate.js';
 import type { Problem, Settings } from '../env/problem.js';
@@ -105,4 +105,115 @@ test('the smallest feasible budget makes the problem feasible, and a hair less d
     assert.equal(bruteForce(problem, { ...settings, budget: least * (1 - 1e-9) }).best, null);
   }
   assert.ok(checked > 20);
+});
+
+/** Like randomSmallProblem, with 6 layers and counts up to 4 (more replicas, longer chains). */
+function randomWiderProblem(seed: number): Problem {
+  const base = randomSmallProblem(seed);
+  const rng = seedrandom.alea(`wider-${seed}`);
+  const L = 6;
+  const K = base.types.length;
+  const layers = Array.from({ length: L }, (_, l) => ({
+    name: `l${l}`,
+    paramBytes: Math.round(rng() * 4e6),
+    activationBytes: Math.round(rng() * 2e6),
+  }));
+  const types = base.types.map((type) => ({ ...type, count: 1 + Math.floor(rng() * 4) }));
+  const forwardMs = new Float64Array(L * K);
+  const backwardMs = new Float64Array(L * K);
+  for (let l = 0; l < L; l++) {
+    const missing = K > 1 ? Math.floor(rng() * K * 3) : -1;
+    for (let k = 0; k < K; k++) {
+      forwardMs[l * K + k] = k === missing ? NaN : 0.1 + rng() * 20;
+      backwardMs[l * K + k] = k === missing ? NaN : 0.1 + rng() * 40;
+    }
+  }
+  return { layers, types, forwardMs, backwardMs };
+}
+
+function agreesWithBruteForce(problem: Problem, settings: Settings, seed: number, label: string): boolean {
+  const brute = bruteForce(problem, settings);
+  const exact = solveExact(problem, settings);
+  if (brute.best === null) {
+    assert.equal(exact.placement, null, `${label} seed ${seed}: exact found a placement, brute force none`);
+    return false;
+  }
+  const sim = new Simulator(problem, settings);
+  const objective = exact.placement ? sim.scorePlacement(exact.placement) : Infinity;
+  assert.ok(
+    exact.placement !== null && sim.feasible && Math.abs(objective - brute.bestObjective) <= 1e-12 * brute.bestObjective,
+    `${label} seed ${seed}: exact ${objective} vs brute force ${brute.bestObjective}`,
+  );
+  assert.ok(Math.abs(exact.value - objective) <= 1e-12 * objective, `${label} seed ${seed}: reported value is the simulator's`);
+  return true;
+}
+
+test('exact matches brute force with 6 layers and counts up to 4 (both objectives)', () => {
+  let feasible = 0;
+  for (let seed = 1; seed <= 24; seed++) {
+    const problem = randomWiderProblem(seed);
+    if (agreesWithBruteForce(problem, randomSettings(seed, problem), seed, 'wider')) feasible++;
+  }
+  assert.ok(feasible > 6, `feasible in ${feasible} of 24`);
+});
+
+test('exact matches brute force on the cost objective, with a deadline and with none', () => {
+  let feasible = 0;
+  for (let seed = 1; seed <= 150; seed++) {
+    const problem = seed % 3 === 0 ? randomWiderProblem(seed) : randomSmallProblem(seed);
+    if (problem.layers.length === 6 && seed % 12 !== 0) continue; // keep the file fast
+    const rng = seedrandom.alea(`cost-${seed}`);
+    const settings: Settings = {
+      microBatches: 1 + Math.floor(rng() * 8), objective: 'cost',
+      budget: Infinity, deadline: rng() < 0.25 ? Infinity : 20 + rng() * 300,
+    };
+    if (agreesWithBruteForce(problem, settings, seed, 'cost')) feasible++;
+  }
+  assert.ok(feasible > 40, `feasible in ${feasible}`);
+});
+
+test('exact with a one-type-per-layer mask equals brute force restricted to that assignment', () => {
+  let checked = 0;
+  for (let seed = 1; seed <= 120; seed++) {
+    const problem = randomSmallProblem(seed);
+    const settings = randomSettings(seed, problem);
+    const L = problem.layers.length;
+    const K = problem.types.length;
+    const rng = seedrandom.alea(`mask-${seed}`);
+    const assignment = Array.from({ length: L }, (_, l) => {
+      const runnable = [...Array(K).keys()].filter((k) => !Number.isNaN(problem.forwardMs[l * K + k]));
+      return runnable[Math.floor(rng() * runnable.length)];
+    });
+    const mask = new Uint8Array(L * K);
+    assignment.forEach((k, l) => (mask[l * K + k] = 1));
+    // Brute force over the placements whose layers keep their assigned types.
+    const sim = new Simulator(problem, settings);
+    let bestObjective = Infinity;
+    for (const placement of allPlacements(problem)) {
+      if (!placement.every((stage) => assignment.slice(stage.first, stage.last + 1).every((k) => k === stage.type))) continue;
+      const objective = sim.scorePlacement(placement);
+      if (sim.feasible && objective < bestObjective) bestObjective = objective;
+    }
+    const exact = solveExact(problem, settings, { allowedTypes: mask });
+    if (bestObjective === Infinity) {
+      assert.equal(exact.placement, null, `mask seed ${seed}`);
+      continue;
+    }
+    checked++;
+    assert.ok(exact.placement !== null, `mask seed ${seed}: exact found nothing`);
+    for (const stage of exact.placement) for (let l = stage.first; l <= stage.last; l++) assert.equal(stage.type, assignment[l]);
+    const objective = sim.scorePlacement(exact.placement);
+    assert.ok(sim.feasible && Math.abs(objective - bestObjective) <= 1e-12 * bestObjective, `mask seed ${seed}: ${objective} vs ${bestObjective}`);
+  }
+  assert.ok(checked > 30, `checked ${checked}`);
+});
+
+test('the exact searcher is deterministic', async () => {
+  for (let seed = 1; seed <= 10; seed++) {
+    const problem = randomWiderProblem(seed);
+    const settings = randomSettings(seed, problem);
+    const a = await exactSearcher.search(problem, settings, { seed: 1 });
+    const b = await exactSearcher.search(problem, settings, { seed: 2 });
+    assert.deepEqual(a.placement, b.placement);
+  }
 });
