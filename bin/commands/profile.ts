@@ -11,17 +11,19 @@ interface ProfileCommandOptions {
   repeats?: number;
   warmup?: number;
   quick?: boolean;
+  concurrent?: number;
 }
 
 export function register(program: Command): void {
   program
     .command('profile')
-    .description('measure a real tfjs model on the backend of each device type: layers.csv, profile.csv (forward/backward ms per micro-batch, median of repeats, spread), links.csv and devices.csv with the measured bandwidth of a stage boundary between threads')
+    .description('measure a real tfjs model on the backend of each device type: layers.csv, profile.csv (forward/backward ms per micro-batch: mean of interleaved repeats of whole stages, per layer by differences, spread), links.csv and devices.csv with the measured bandwidth of a stage boundary between threads')
     .requiredOption('--model <name|file>', 'a bundled model (mlp, cnn) or a model description .json')
     .requiredOption('--devices <file>', 'devices.csv whose types name a backend (cpu, wasm, tensorflow, tensorflow-gpu)')
     .requiredOption('--out <dir>', 'folder for layers.csv, profile.csv, devices.csv, links.csv, profile.json')
-    .option('--repeats <n>', 'timed repeats per layer (default 21)', positiveInteger('--repeats'))
-    .option('--warmup <n>', 'untimed warm-up runs per layer (default 5)', positiveInteger('--warmup'))
+    .option('--repeats <n>', 'timed repeats per stage (default 41)', positiveInteger('--repeats'))
+    .option('--warmup <n>', 'untimed warm-up runs per stage (default 8)', positiveInteger('--warmup'))
+    .option('--concurrent <n>', 'identical profiling threads busy at once (default 2: the threads a 2-stage pipeline keeps busy; 1 times a lone thread)', positiveInteger('--concurrent'))
     .option('--quick', 'smoke run: 1 warm-up, 3 repeats')
     .action(async (options: ProfileCommandOptions) => {
       const result = await profileModel({
@@ -30,6 +32,7 @@ export function register(program: Command): void {
         outDir: options.out,
         warmup: options.quick ? 1 : options.warmup,
         repeats: options.quick ? 3 : options.repeats,
+        concurrent: options.concurrent,
         log: (line) => process.stderr.write(`placer: ${line}\n`),
       });
       for (const file of Object.values(result.files)) process.stdout.write(`wrote ${file}\n`);

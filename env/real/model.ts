@@ -13,6 +13,11 @@ import type { Layer } from '../problem.js';
 
 export const MODELS_DIR = join(PACKAGE_ROOT, 'profiles', 'models');
 
+// Production mode in every thread that builds a model (all of env/real does): tfjs skips its debug
+// checks and prints no warnings, such as the cpu backend's "Hi, looks like you are running
+// TensorFlow.js in Node.js" banner on its first tensor. Profiles and validations run alike.
+tf.enableProdMode();
+
 /** Layer kinds a description may use: the name of the tfjs `tf.layers.*` factory. */
 const LAYER_FACTORIES = {
   dense: tf.layers.dense,

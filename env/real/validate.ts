@@ -19,7 +19,7 @@ export interface ValidateOptions {
   devicesFile: string;
   /** profile.csv for the prediction; default: profiles/local/<model>/profile.csv when it exists, else the placement's own stepMs. */
   profileFile?: string;
-  /** Measured steps after the warm-up (default 5). */
+  /** Measured steps after the warm-up (default 10). */
   steps?: number;
   warmupSteps?: number;
   /** Default: the placement's microBatches, else 8. */
@@ -72,8 +72,8 @@ function defaultProfile(spec: ModelSpec): string | undefined {
 
 export async function validatePlacement(options: ValidateOptions): Promise<Validation> {
   const { spec } = options;
-  const steps = options.steps ?? 5;
-  const warmupSteps = options.warmupSteps ?? 2;
+  const steps = options.steps ?? 10;
+  const warmupSteps = options.warmupSteps ?? 3;
   const types = loadDevices(options.devicesFile);
   const layers = modelLayers(spec);
   const profileFile = options.profileFile ?? defaultProfile(spec);
