@@ -133,6 +133,8 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
     for (let k = 0; k < K; k++) if (allowed(l, k) && table[l * K + k] < least) least = table[l * K + k];
     return least;
   };
+  const allowedForward = Float64Array.from(forwardMs, (t, cell) => (allowed(Math.floor(cell / K), cell % K) ? t : Infinity));
+  const allowedBackward = Float64Array.from(backwardMs, (t, cell) => (allowed(Math.floor(cell / K), cell % K) ? t : Infinity));
   for (let l = L - 1; l >= 0; l--) {
     for (const [heavy, table] of [[heavyForward, forwardMs], [heavyBackward, backwardMs]] as const) {
       const candidates = [l];
@@ -186,10 +188,8 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
       let least = Infinity;
       for (let k = 0; k < K; k++) {
         const n = mostReplicas[k];
-        if (n >= 1 && allowed(l, k)) {
-          const t = table[l * K + k] / n;
-          if (t < least) least = t;
-        }
+        const t = table[l * K + k]; // Infinity where not allowed
+        if (n >= 1 && t / n < least) least = t / n;
       }
       if (least > worst) worst = least;
     }
@@ -213,8 +213,8 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
     // Each later stage takes its work / (units × efficiency); the bottleneck is at least the mean load.
     const share = (work: number, rate: number) => (work > 0 ? work / rate : 0);
     const sumMs = label.sumMs + share(restForward, widestForward) + share(restBackward, widestBackward);
-    const maxForward = Math.max(label.maxForward, share(restForward, totalForward), heavyStage(heavyForward, forwardMs, next));
-    const maxBackward = Math.max(label.maxBackward, share(restBackward, totalBackward), heavyStage(heavyBackward, backwardMs, next));
+    const maxForward = Math.max(label.maxForward, share(restForward, totalForward), heavyStage(heavyForward, allowedForward, next));
+    const maxBackward = Math.max(label.maxBackward, share(restBackward, totalBackward), heavyStage(heavyBackward, allowedBackward, next));
     return sumMs + (M - 1) * (maxForward + maxBackward) + label.maxAllReduce;
   }
 
