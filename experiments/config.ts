@@ -27,6 +27,8 @@ export interface CommonConfig {
   maxEvaluations: number;
   /** Wall-clock limit of the exact searcher; past it, its best so far and `provenOptimal: false`. */
   exactTimeLimitS: number;
+  /** Hard wall-clock cap on any one run: past it the run's worker is stopped and the run recorded as timed out. */
+  runTimeLimitS: number;
   microBatches: number;
 }
 
@@ -114,6 +116,7 @@ const COMMON: Record<string, Check> = {
   seeds: integers,
   maxEvaluations: positiveInteger,
   exactTimeLimitS: positiveNumber,
+  runTimeLimitS: positiveNumber,
   microBatches: positiveInteger,
 };
 

@@ -20,6 +20,7 @@ const budgetConfig = {
   seeds: [1, 2],
   maxEvaluations: 50,
   exactTimeLimitS: 5,
+  runTimeLimitS: 30,
   microBatches: 8,
   budgetPoints: 3,
 };
@@ -69,7 +70,7 @@ describe('sweep config validation', () => {
   });
 
   it('says when the synthetic generator cannot make that many types', () => {
-    const scaling = { sweep: 'scaling', description: '', methods: 'all', seeds: [1], maxEvaluations: 1, exactTimeLimitS: 1, microBatches: 8, layers: [10], problemSeed: 1, budgetPosition: 0.5 };
+    const scaling = { sweep: 'scaling', description: '', methods: 'all', seeds: [1], maxEvaluations: 1, exactTimeLimitS: 1, runTimeLimitS: 1, microBatches: 8, layers: [10], problemSeed: 1, budgetPosition: 0.5 };
     assert.match(errorOf({ ...scaling, types: [2, 99] }), /^test\.json: types: synthetic generator: types must be an integer in 1\.\.\d+, got \[2,99\]$/);
   });
 });

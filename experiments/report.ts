@@ -77,13 +77,18 @@ export interface Reference {
   note?: string;
 }
 
-export function referenceOf(group: RunResult[]): Reference | null {
+/**
+ * `alsoFeasible`: placements found in other runs that satisfy this group's
+ * constraints too (in the budget sweep, any placement priced within the
+ * budget), so "best known" is the best found anywhere, not just at this budget.
+ */
+export function referenceOf(group: RunResult[], alsoFeasible: RunResult[] = []): Reference | null {
   const exact = group.find((r) => r.method === 'exact');
   if (exact && exact.provenOptimal && exact.feasible) return { stepMs: exact.stepMs, kind: 'optimum' };
   if (exact && exact.provenOptimal && !exact.feasible) return null; // proven: nothing is feasible
-  const feasible = group.filter((r) => r.feasible).map((r) => r.stepMs);
+  const feasible = [...group.filter((r) => r.feasible), ...alsoFeasible].map((r) => r.stepMs);
   if (feasible.length === 0) return null;
-  const note = exact ? `exact not proven within ${exact.exactTimeLimitS} s` : 'exact not run';
+  const note = `${exact ? `exact not proven within ${exact.exactTimeLimitS} s` : 'exact not run'}${alsoFeasible.length ? '; best placement within this budget from any run' : ''}`;
   return { stepMs: Math.min(...feasible), kind: 'best known', note };
 }
 
@@ -103,7 +108,7 @@ function runRow(r: RunResult, ref: Reference | null): Record<string, unknown> {
     sweep: r.sweep, problem: r.problemLabel, layers: r.layers, types: r.types, microBatches: r.microBatches,
     budget: r.budget, budgetLabel: r.budgetLabel, method: r.method, seed: r.seed,
     feasible: r.feasible, stepMs: r.stepMs, pricePerHour: r.pricePerHour, costPerStep: r.costPerStep,
-    provenOptimal: r.provenOptimal, evaluations: r.evaluations, maxEvaluations: r.method === 'exact' ? null : r.maxEvaluations,
+    timedOut: r.timedOut === true, provenOptimal: r.provenOptimal, evaluations: r.evaluations, maxEvaluations: r.method === 'exact' ? null : r.maxEvaluations,
     exactTimeLimitS: r.method === 'exact' ? r.exactTimeLimitS : null, seconds: r.seconds,
     stages: r.stages.length, units: r.stages.reduce((s, x) => s + x.replicas, 0),
     referenceStepMs: ref?.stepMs ?? null, referenceKind: ref?.kind ?? null,
@@ -162,7 +167,9 @@ async function budgetReport(ctx: ReportContext, results: RunResult[]): Promise<S
     const tableRows: string[][] = [];
     const references: Record<string, unknown>[] = [];
     for (const group of budgets) {
-      const ref = referenceOf(group);
+      // For the time objective a placement found at a smaller budget fits every larger one.
+      const budget = group[0].budget ?? Infinity;
+      const ref = referenceOf(group, runs.filter((r) => r.feasible && r.pricePerHour <= budget && !group.includes(r)));
       const proven = provenCounts.get(problem) ?? [0, 0];
       provenCounts.set(problem, [proven[0] + (ref?.kind === 'optimum' ? 1 : 0), proven[1] + 1]);
       references.push({ budget: group[0].budget, budgetLabel: group[0].budgetLabel, ...ref });
@@ -173,6 +180,7 @@ async function budgetReport(ctx: ReportContext, results: RunResult[]): Promise<S
         counts.set(m, c);
         if (!r) return '–';
         c[1]++;
+        if (r.timedOut) return `timeout (> ${r.runTimeLimitS} s)`;
         if (!r.feasible) return 'infeasible';
         c[0]++;
         if (ref) ratios.set(m, [...(ratios.get(m) ?? []), r.stepMs / ref.stepMs]);
@@ -223,8 +231,8 @@ async function budgetReport(ctx: ReportContext, results: RunResult[]): Promise<S
   writeJsonAtomic(join(resultsDir, 'budget.json'), { ...meta, problems: summary, runs: rows });
   const intro = [
     `Objective: fastest step within the budget. Budgets per problem: ${'budgetPoints' in config ? config.budgetPoints : '?'} points spaced geometrically from the cheapest feasible placement's price to the price of every unit, the problem's bundled budget, and unconstrained (not plotted).`,
-    `Sampling methods get ${config.maxEvaluations.toLocaleString('en-US')} simulator evaluations each (seed ${config.seeds[0]}); exact gets ${config.exactTimeLimitS} s of wall clock.`,
-    'The reference at a budget is the proven optimum when exact finished, else the best step any method found (the table says which).',
+    `Sampling methods get ${config.maxEvaluations.toLocaleString('en-US')} simulator evaluations each (seed ${config.seeds[0]}); exact gets ${config.exactTimeLimitS} s of wall clock. Any run still going after ${config.runTimeLimitS} s is stopped and shown as a timeout.`,
+    'The reference at a budget is the proven optimum when exact finished, else the best step of any placement found in the sweep (any method, any budget) whose price fits this budget (the table says which).',
     machineLine(results),
   ].join(' ');
   const markdown = [
@@ -232,7 +240,7 @@ async function budgetReport(ctx: ReportContext, results: RunResult[]): Promise<S
     '',
     intro,
     '',
-    'Step time ÷ reference, geometric mean over the budgets where the method found a feasible placement (feasible budgets / budgets). "optimum proven": budgets where exact proved the optimum; at the others the reference is the best step any method found, so a ratio there is against a number not proven optimal (and exact itself can score above 1):',
+    'Step time ÷ reference, geometric mean over the budgets where the method found a feasible placement (feasible budgets / budgets). "optimum proven": budgets where exact proved the optimum; at the others the reference is the best step of any placement found that fits the budget, so a ratio there is against a number not proven optimal (and exact itself can score above 1):',
     '',
     headlineTable,
     '',
@@ -250,7 +258,7 @@ async function budgetReport(ctx: ReportContext, results: RunResult[]): Promise<S
     ? [
         `![${headlineProblem}: step time against budget per method, and the Pareto front of step time against price](experiments/results/${ctx.quick ? 'quick/' : ''}budget-${headlineProblem}.svg)`,
         '',
-        `Step time ÷ reference, geometric mean over each problem's budgets (${'budgetPoints' in config ? config.budgetPoints : ''} from the cheapest feasible to the price of every unit, its bundled budget, unconstrained) (in brackets: budgets where the method found a feasible placement). ${config.maxEvaluations.toLocaleString('en-US')} simulator evaluations per sampling method (seed ${config.seeds[0]}); exact limited to ${config.exactTimeLimitS} s. The reference is the optimum exact proved, or where it did not finish (${unproven} budgets in all, see "optimum proven") the best step any method found. Step times are simulator numbers; search seconds are in the results README.`,
+        `Step time ÷ reference, geometric mean over each problem's budgets (${'budgetPoints' in config ? config.budgetPoints : ''} from the cheapest feasible to the price of every unit, its bundled budget, unconstrained) (in brackets: budgets where the method found a feasible placement). ${config.maxEvaluations.toLocaleString('en-US')} simulator evaluations per sampling method (seed ${config.seeds[0]}); exact limited to ${config.exactTimeLimitS} s. The reference is the optimum exact proved, or where it did not finish (${unproven} budgets in all, see "optimum proven") the best step of any placement found that fits the budget. Step times are simulator numbers; search seconds are in the results README.`,
         '',
         headlineTable,
       ].join('\n')
@@ -331,8 +339,8 @@ async function scalingReport(ctx: ReportContext, results: RunResult[]): Promise<
       ...methods.map((m) => {
         const r = group.find((x) => x.method === m);
         if (!r) return '–';
-        const ratio = !r.feasible ? 'infeasible' : ref ? fmt(r.stepMs / ref.stepMs, 3) : '–';
-        return `${ratio} (${seconds(r.seconds)} s)`;
+        const ratio = r.timedOut ? `timeout (> ${r.runTimeLimitS} s)` : !r.feasible ? 'infeasible' : ref ? fmt(r.stepMs / ref.stepMs, 3) : '–';
+        return r.timedOut ? ratio : `${ratio} (${seconds(r.seconds)} s)`;
       }),
       ref ? (ref.kind === 'optimum' ? `optimum (exact, ${seconds(exact!.seconds)} s)` : `**best known** (${ref.note})`) : 'none feasible',
     ]);
@@ -363,7 +371,7 @@ async function scalingReport(ctx: ReportContext, results: RunResult[]): Promise<
   const markdown = [
     '## Scaling sweep (`npm run exp:scaling`)',
     '',
-    `Synthetic chains (profiles/synthetic.ts, problem seed ${scalingConfig.problemSeed}) of ${scalingConfig.layers.join(', ')} layers × ${scalingConfig.types.join(', ')} types; budget at position ${scalingConfig.budgetPosition} between the cheapest feasible price (0) and the price of every unit (1), geometrically. Sampling methods get ${config.maxEvaluations.toLocaleString('en-US')} simulator evaluations (seed ${config.seeds[0]}); exact gets ${config.exactTimeLimitS} s. ${machineLine(results)}`,
+    `Synthetic chains (profiles/synthetic.ts, problem seed ${scalingConfig.problemSeed}) of ${scalingConfig.layers.join(', ')} layers × ${scalingConfig.types.join(', ')} types; budget at position ${scalingConfig.budgetPosition} between the cheapest feasible price (0) and the price of every unit (1), geometrically. Sampling methods get ${config.maxEvaluations.toLocaleString('en-US')} simulator evaluations (seed ${config.seeds[0]}); exact gets ${config.exactTimeLimitS} s; any run still going after ${config.runTimeLimitS} s is stopped (timeout). ${machineLine(results)}`,
     '',
     `The synthetic generator (profiles/synthetic.ts) has ${maxSyntheticTypes()} hardware archetypes, so a chain has at most ${maxSyntheticTypes()} types; the config check rejects more with the generator's message.`,
     '',
@@ -397,7 +405,7 @@ async function seedsReport(ctx: ReportContext, results: RunResult[]): Promise<Sw
       const ratios = ref ? feasible.map((x) => x / ref.stepMs) : [];
       for (const r of runs) if (r.feasible && ref) plotValues.push({ problem, method: m, seed: r.seed, ratio: r.stepMs / ref.stepMs });
       const s = {
-        problem, method: m, seeds: runs.length, feasible: feasible.length,
+        problem, method: m, seeds: runs.length, feasible: feasible.length, timeouts: runs.filter((r) => r.timedOut).length,
         meanStepMs: feasible.length ? mean(feasible) : null, stdStepMs: feasible.length ? std(feasible) : null,
         minStepMs: feasible.length ? Math.min(...feasible) : null, maxStepMs: feasible.length ? Math.max(...feasible) : null,
         meanRatio: ratios.length ? mean(ratios) : null, worstRatio: ratios.length ? Math.max(...ratios) : null,
@@ -406,7 +414,7 @@ async function seedsReport(ctx: ReportContext, results: RunResult[]): Promise<Sw
       stats.push(s);
       const cv = s.meanStepMs && s.stdStepMs !== null ? (100 * s.stdStepMs) / s.meanStepMs : null;
       tableRows.push([
-        problem, m, `${s.feasible}/${s.seeds}`, fmt(s.meanStepMs), fmt(s.stdStepMs, 3), cv === null ? '–' : `${cv.toFixed(1)}%`,
+        problem, m, `${s.feasible}/${s.seeds}${s.timeouts ? ` (${s.timeouts} timed out > ${runs[0].runTimeLimitS} s)` : ''}`, fmt(s.meanStepMs), fmt(s.stdStepMs, 3), cv === null ? '–' : `${cv.toFixed(1)}%`,
         fmt(s.minStepMs), fmt(s.maxStepMs), fmt(s.meanRatio, 3), fmt(s.worstRatio, 3), ref ? `${fmt(ref.stepMs)} (${ref.kind})` : 'none feasible',
       ]);
     }
@@ -431,7 +439,7 @@ async function seedsReport(ctx: ReportContext, results: RunResult[]): Promise<Sw
   const markdown = [
     '## Seed sweep (`npm run exp:seeds`)',
     '',
-    `Each bundled problem at its own budget (problem.json), seeds ${config.seeds.join(', ')}, ${config.maxEvaluations.toLocaleString('en-US')} simulator evaluations per run; reference = exact's optimum (${config.exactTimeLimitS} s limit; "best known" where it did not finish). Only seeded methods are listed (greedy and exact are deterministic). ${machineLine(results)}`,
+    `Each bundled problem at its own budget (problem.json), seeds ${config.seeds.join(', ')}, ${config.maxEvaluations.toLocaleString('en-US')} simulator evaluations per run; reference = exact's optimum (${config.exactTimeLimitS} s limit; "best known" where it did not finish); runs past ${config.runTimeLimitS} s are stopped (timeout). Only seeded methods are listed (greedy and exact are deterministic). ${machineLine(results)}`,
     '',
     markdownTable(['problem', 'method', 'feasible', 'mean ms', 'std ms', 'cv', 'min ms', 'max ms', 'mean ÷ ref', 'worst ÷ ref', 'reference ms'], tableRows, ['---', '---', ...Array(9).fill('---:')]),
     '',

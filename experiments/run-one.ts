@@ -11,6 +11,8 @@ import { searcherByName } from '../agent/searchers.js';
 import { loadProblemRef, resultPath, settingsOf, type RunSpec } from './runs.js';
 
 export interface RunResult extends RunSpec {
+  /** The run passed `runTimeLimitS` and was stopped: no placement (feasible false, stepMs NaN → null in JSON). */
+  timedOut?: boolean;
   feasible: boolean;
   /** Step ms of the placement found (the objective of every sweep here: fastest step within the budget). */
   stepMs: number;
@@ -25,6 +27,16 @@ export interface RunResult extends RunSpec {
   types: number;
   /** Under what the timing was taken: the process's nice value and the 1-minute load average at the end. */
   machine: { nice: number; load1: number; node: string; workers: number };
+}
+
+/** The record of a run stopped at its hard time limit (written by the runner, which stopped it). */
+export function timedOutResult(run: RunSpec, seconds: number, workers: number): RunResult {
+  const problem = problemOf(run);
+  return {
+    ...run, timedOut: true, feasible: false, stepMs: NaN, pricePerHour: NaN, costPerStep: NaN, provenOptimal: false,
+    evaluations: 0, seconds, stages: [], layers: problem.layers.length, types: problem.types.length,
+    machine: { nice: getPriority(), load1: loadavg()[0], node: process.version, workers },
+  };
 }
 
 const problems = new Map<string, Problem>();

@@ -13,16 +13,18 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { MessageChannel } from 'node:worker_threads';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import { PACKAGE_ROOT } from '../env/bundled.js';
 import { UserError } from '../env/errors.js';
+import { writeJsonAtomic } from '../env/atomic-write.js';
 import { loadSweepConfig, SWEEP_KINDS, type SweepConfig, type SweepKind } from './config.js';
 import { progressBar } from './progress.js';
 import { updateProjectReadme, writeResultsReadme } from './readme.js';
 import { reportSweep, type SweepReport } from './report.js';
-import type { RunResult } from './run-one.js';
-import { expandRuns, parseShard, pendingRuns, shardRuns, type RunSpec } from './runs.js';
+import { timedOutResult, type RunResult } from './run-one.js';
+import { expandRuns, loadProblemRef, parseShard, pendingRuns, resultPath, shardRuns, type RunSpec } from './runs.js';
 
 interface Args {
   command: SweepKind | 'all' | 'merge';
@@ -84,10 +86,12 @@ export function parseArgs(argv: string[]): Args {
 
 export const configFileOf = (sweep: SweepKind) => join(PACKAGE_ROOT, 'experiments', 'configs', `${sweep}.json`);
 
-/** Costly runs first, so the pool's last minutes are not one long exact run alone. */
-function costOf(run: RunSpec): number {
-  const layers = run.problem.kind === 'synthetic' ? run.problem.layers : 100;
-  return run.method === 'exact' ? 1e12 + layers : layers * run.maxEvaluations;
+/**
+ * Run order: small problems first (so a sweep cut short still has whole
+ * problems), and within a problem exact first (its runs are the longest).
+ */
+function orderKey(run: RunSpec, layers: number): number {
+  return layers * 2 + (run.method === 'exact' ? 0 : 1);
 }
 
 async function runSweep(pool: Piscina, sweep: SweepKind, args: Args, runsDir: string): Promise<{ config: SweepConfig; expected: RunSpec[]; configFile: string; failures: number }> {
@@ -96,7 +100,13 @@ async function runSweep(pool: Piscina, sweep: SweepKind, args: Args, runsDir: st
   if (config.sweep !== sweep) throw new UserError(`${configFile}: sweep is "${config.sweep}", expected "${sweep}"`);
   const expected = expandRuns(config);
   const mine = args.shard ? shardRuns(expected, args.shard) : expected;
-  const todo = pendingRuns(mine, runsDir).sort((a, b) => costOf(b) - costOf(a));
+  const layerCounts = new Map<string, number>();
+  const layersOf = (run: RunSpec) => {
+    if (run.problem.kind === 'synthetic') return run.problem.layers;
+    if (!layerCounts.has(run.problemLabel)) layerCounts.set(run.problemLabel, loadProblemRef(run.problem).problem.layers.length);
+    return layerCounts.get(run.problemLabel)!;
+  };
+  const todo = pendingRuns(mine, runsDir).sort((a, b) => orderKey(a, layersOf(a)) - orderKey(b, layersOf(b)));
   const shardText = args.shard ? ` shard ${args.shard.index}/${args.shard.count}` : '';
   process.stderr.write(
     `${sweep}${shardText}: ${expected.length} runs in the sweep, ${mine.length} in this shard, ${mine.length - todo.length} already done, ${todo.length} to run on ${args.workers} workers\n`,
@@ -105,13 +115,33 @@ async function runSweep(pool: Piscina, sweep: SweepKind, args: Args, runsDir: st
   let failures = 0;
   await Promise.all(
     todo.map(async (run) => {
+      // The hard cap: aborting a running task makes piscina stop its worker thread (a searcher cannot ignore it).
+      // The clock starts when a worker takes the task (the worker reports it), not when it is queued.
+      const abort = new AbortController();
+      let timer: NodeJS.Timeout | undefined;
+      let started = 0;
+      const onStart = () => {
+        started = performance.now();
+        timer = setTimeout(() => abort.abort(), run.runTimeLimitS * 1000);
+      };
       try {
-        const result = (await pool.run({ run, runsDir, workers: args.workers })) as RunResult;
+        const { port1, port2 } = new MessageChannel();
+        port1.once('message', onStart);
+        port1.unref();
+        const result = (await pool.run({ run, runsDir, workers: args.workers, started: port2 }, { signal: abort.signal, transferList: [port2] })) as RunResult;
+        port1.close();
         bar.tick(`${run.id} ${result.feasible ? `${result.stepMs.toFixed(1)} ms` : 'infeasible'} ${result.seconds.toFixed(1)} s`);
       } catch (error) {
+        if (abort.signal.aborted) {
+          writeJsonAtomic(resultPath(runsDir, run), timedOutResult(run, (performance.now() - started) / 1000, args.workers));
+          bar.tick(`${run.id} timed out (> ${run.runTimeLimitS} s)`);
+          return;
+        }
         failures++;
         process.stderr.write(`\n${sweep}: run ${run.id} failed: ${(error as Error).message}\n`);
         bar.tick(`${run.id} FAILED`);
+      } finally {
+        clearTimeout(timer);
       }
     }),
   );

@@ -35,6 +35,7 @@ export interface RunSpec {
   seed: number;
   maxEvaluations: number;
   exactTimeLimitS: number;
+  runTimeLimitS: number;
   /** Digest of the problem's numbers: a run file made on other data is stale and is run again. */
   problemDigest: string;
 }
@@ -96,6 +97,7 @@ export function expandRuns(config: SweepConfig): RunSpec[] {
     sweep: config.sweep,
     maxEvaluations: config.maxEvaluations,
     exactTimeLimitS: config.exactTimeLimitS,
+    runTimeLimitS: config.runTimeLimitS,
   };
   const runs: RunSpec[] = [];
   if (config.sweep === 'budget' || config.sweep === 'seeds') {
@@ -160,7 +162,7 @@ export function resultPath(runsDir: string, run: Pick<RunSpec, 'sweep' | 'id'>):
 }
 
 const SPEC_KEYS: Array<keyof RunSpec> = [
-  'id', 'sweep', 'problem', 'problemLabel', 'microBatches', 'budget', 'budgetLabel', 'method', 'seed', 'maxEvaluations', 'exactTimeLimitS', 'problemDigest',
+  'id', 'sweep', 'problem', 'problemLabel', 'microBatches', 'budget', 'budgetLabel', 'method', 'seed', 'maxEvaluations', 'exactTimeLimitS', 'runTimeLimitS', 'problemDigest',
 ];
 
 /** True when a stored result was made for exactly this run (same problem data, settings, method, seed, limits). */
