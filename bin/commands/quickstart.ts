@@ -78,5 +78,11 @@ export function register(program: Command): void {
           `loss ${v.lossFirst.toFixed(4)} -> ${v.lossLast.toFixed(4)}${v.lossLast < v.lossFirst ? ' (going down)' : ' (NOT going down)'}\n` +
           `wrote ${outFile}\n`,
       );
+      const { cores, loadAverageBefore } = v.machine;
+      if (loadAverageBefore[0] > cores) {
+        process.stdout.write(
+          `note: load average ${loadAverageBefore[0].toFixed(2)} on ${cores} cores: other jobs share this machine, and how much of it they leave to the profile and to the training can differ (run with raised priority, or on a quiet machine)\n`,
+        );
+      }
     });
 }

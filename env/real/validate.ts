@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import { writeJsonAtomic } from '../atomic-write.js';
 import { UserError } from '../errors.js';
 import { loadDevices, loadPlacement, loadProfile } from '../load.js';
@@ -57,6 +58,8 @@ export interface Validation {
   lossFirst: number;
   lossLast: number;
   stages: StageValidation[];
+  /** The machine while it trained: cores and the 1/5/15-minute load averages before and after (other jobs slow the real steps, not the prediction). */
+  machine: { cores: number; loadAverageBefore: number[]; loadAverageAfter: number[] };
 }
 
 const median = (xs: number[]) => {
@@ -98,6 +101,7 @@ export async function validatePlacement(options: ValidateOptions): Promise<Valid
     throw new UserError(`${options.placementFile}: no prediction: give --profile (a profile.csv that covers this placement) or a placement with "stepMs"`);
   }
 
+  const loadAverageBefore = loadavg();
   const result = await runPipeline({
     spec,
     microBatches,
@@ -132,6 +136,7 @@ export async function validatePlacement(options: ValidateOptions): Promise<Valid
       predictedBackwardMs: evaluation?.stages[s].backwardMs ?? null,
       busyMs: median(measured.map((m) => m.busyMs[s])),
     })),
+    machine: { cores: cpus().length, loadAverageBefore, loadAverageAfter: loadavg() },
   };
   writeJsonAtomic(options.outFile ?? join(dirname(options.placementFile), 'validation.json'), validation);
   return validation;
