@@ -89,7 +89,7 @@ const lines = [
   `Exact searcher on the bundled problems (one core, time limit ${limitS} s each; seconds = wall clock, cpu s = this process's CPU time, the machine being shared). time: budget of problem.json; cost: deadline 1.5 × the time-optimal step, no budget.`,
   '',
   '| problem | layers | types | objective | constraint | seconds | cpu s | labels | optimum | step ms | $/h | proven |',
-  '| --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+  '| --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ...rows.map((r) =>
     `| ${r.problem} | ${r.layers} | ${r.types} | ${r.objective} | ${r.objective === 'time' ? `budget ${r.budget ?? '∞'} $/h` : `deadline ${r.deadline === null ? '∞' : fmt(r.deadline, 5)} ms`} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} | ${r.labels} | ${fmt(r.optimum)} | ${fmt(r.stepMs)} | ${fmt(r.pricePerHour)} | ${r.proven ? 'yes' : 'no'} |`),
 ];
