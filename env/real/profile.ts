@@ -154,7 +154,7 @@ export async function profileModel(options: ProfileOptions): Promise<ProfileResu
     const backend = type.backend ?? 'cpu';
     let measured = byBackend.get(backend);
     if (!measured) {
-      log(`profiling ${spec.name} on backend ${backend} (${warmup} warm-up, ${repeats} repeats per layer, ${concurrent} thread${concurrent > 1 ? 's' : ''} at once)`);
+      log(`profiling ${spec.name} on backend ${backend} (${warmup} warm-up, ${repeats} repeats per stage, ${concurrent} thread${concurrent > 1 ? 's' : ''} at once)`);
       // `concurrent` identical workers at once: every layer is timed with the machine as busy as a pipeline of that many stages makes it.
       const runs = await runLayerWorkers(concurrent, { role: 'layers', spec, backend, warmup, repeats, microBatches });
       const layerTimings = combineTimings(runs);
