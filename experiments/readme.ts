@@ -20,7 +20,8 @@ npm run exp:seeds             # seed sweep
 npm run exp:all               # the three, then exp:fidelity (real tfjs training), then this README
 \`\`\`
 
-Options (after \`--\`): \`--quick\`, \`--workers N\` (default: every core), \`--shard i/N\`, \`--results DIR\`, \`--config FILE\`.
+Options (after \`--\`): \`--quick\`, \`--workers N\` (default: every core), \`--shard i/N\`, \`--methods a,b\` (run only
+these methods now; the others stay to do), \`--results DIR\`, \`--config FILE\`.
 Runs write one file each under \`runs/<sweep>/\` (atomically); a run whose file is there is not run again, so
 an interrupted sweep resumes where it stopped. Delete a run's file (or the folder) to redo it.
 

@@ -34,9 +34,11 @@ interface Args {
   resultsDir: string;
   configFile: string | null;
   from: string[];
+  /** Run only these methods now (the rest of the sweep stays to do); null = all. */
+  methods: string[] | null;
 }
 
-const USAGE = 'usage: runner <budget|scaling|seeds|all|merge> [--quick] [--shard i/N] [--workers N] [--results DIR] [--config FILE] [--from DIR ...]';
+const USAGE = 'usage: runner <budget|scaling|seeds|all|merge> [--quick] [--shard i/N] [--methods a,b] [--workers N] [--results DIR] [--config FILE] [--from DIR ...]';
 
 export function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
@@ -49,6 +51,7 @@ export function parseArgs(argv: string[]): Args {
     resultsDir: '',
     configFile: null,
     from: [],
+    methods: null,
   };
   let results: string | null = null;
   for (let i = 0; i < rest.length; i++) {
@@ -71,6 +74,7 @@ export function parseArgs(argv: string[]): Args {
       if (!Number.isInteger(args.workers) || args.workers < 1) throw new UserError(`--workers: expected a positive integer, got "${text}"`);
     } else if (flag === '--results') results = resolve(value());
     else if (flag === '--config') args.configFile = resolve(value());
+    else if (flag === '--methods') args.methods = value().split(',');
     else if (flag === '--from') {
       while (rest[i + 1] !== undefined && !rest[i + 1].startsWith('--')) args.from.push(resolve(rest[++i]));
       if (args.from.length === 0) throw new UserError(`--from: missing folder (${USAGE})`);
@@ -99,7 +103,8 @@ async function runSweep(pool: Piscina, sweep: SweepKind, args: Args, runsDir: st
   const config = loadSweepConfig(configFile, args.quick);
   if (config.sweep !== sweep) throw new UserError(`${configFile}: sweep is "${config.sweep}", expected "${sweep}"`);
   const expected = expandRuns(config);
-  const mine = args.shard ? shardRuns(expected, args.shard) : expected;
+  const sharded = args.shard ? shardRuns(expected, args.shard) : expected;
+  const mine = args.methods ? sharded.filter((run) => args.methods!.includes(run.method)) : sharded;
   const layerCounts = new Map<string, number>();
   const layersOf = (run: RunSpec) => {
     if (run.problem.kind === 'synthetic') return run.problem.layers;
