@@ -61,7 +61,8 @@ const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 const std = (xs: number[]) => {
   if (xs.length < 2) return 0;
   const m = mean(xs);
-  return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1));
+  const s = Math.sqrt(xs.reduce((sum, x) => sum + (x - m) ** 2, 0) / (xs.length - 1));
+  return s <= 1e-12 * Math.abs(m) ? 0 : s; // equal results up to float rounding of the mean
 };
 
 function methodOrder(config: SweepConfig, results: RunResult[]): string[] {
@@ -439,7 +440,7 @@ async function seedsReport(ctx: ReportContext, results: RunResult[]): Promise<Sw
   const markdown = [
     '## Seed sweep (`npm run exp:seeds`)',
     '',
-    `Each bundled problem at its own budget (problem.json), seeds ${config.seeds.join(', ')}, ${config.maxEvaluations.toLocaleString('en-US')} simulator evaluations per run; reference = exact's optimum (${config.exactTimeLimitS} s limit; "best known" where it did not finish); runs past ${config.runTimeLimitS} s are stopped (timeout). Only seeded methods are listed (greedy and exact are deterministic). ${machineLine(results)}`,
+    `Each bundled problem at its own budget (problem.json), seeds ${config.seeds.join(', ')}; ${config.maxEvaluations.toLocaleString('en-US')} simulator evaluations per run; reference = exact's optimum (${config.exactTimeLimitS} s limit; "best known" where it did not finish); runs past ${config.runTimeLimitS} s are stopped (timeout). Only seeded methods are listed (greedy and exact are deterministic). ${machineLine(results)}`,
     '',
     markdownTable(['problem', 'method', 'feasible', 'mean ms', 'std ms', 'cv', 'min ms', 'max ms', 'mean ÷ ref', 'worst ÷ ref', 'reference ms'], tableRows, ['---', '---', ...Array(9).fill('---:')]),
     '',
