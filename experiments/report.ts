@@ -476,10 +476,15 @@ export async function reportSweep(ctx: ReportContext): Promise<SweepReport> {
     : ctx.config.sweep === 'scaling' ? await scalingReport(ctx, results)
     : await seedsReport(ctx, results);
   const missing = ctx.expected.length - results.length;
+  const present = new Set(results.map((r) => r.id));
+  const missingByMethod = new Map<string, number>();
+  for (const run of ctx.expected) if (!present.has(run.id)) missingByMethod.set(run.method, (missingByMethod.get(run.method) ?? 0) + 1);
   const status = missing
-    ? `\n\n**Incomplete: ${results.length} of ${ctx.expected.length} runs present** (run the sweep again, or merge the other shards).`
-    : '';
-  const markdown = report.markdown + status;
+    ? `**Incomplete: ${results.length} of ${ctx.expected.length} runs present**; missing: ${[...missingByMethod].map(([m, n]) => `${n} ${m}`).join(', ')}. ` +
+      `\`npm run exp:${ctx.config.sweep}${ctx.quick ? ' -- --quick' : ''}\` runs only the missing ones (or merge the other shards).`
+    : `Complete: all ${ctx.expected.length} runs.`;
+  const [heading, ...body] = report.markdown.split('\n');
+  const markdown = [heading, '', status, ...body].join('\n');
   writeFileAtomic(join(ctx.resultsDir, `${ctx.config.sweep}.md`), `${markdown}\n`);
   return { ...report, markdown };
 }
