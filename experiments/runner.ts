@@ -114,7 +114,7 @@ async function runSweep(pool: Piscina, sweep: SweepKind, args: Args, runsDir: st
   const todo = pendingRuns(mine, runsDir).sort((a, b) => orderKey(a, layersOf(a)) - orderKey(b, layersOf(b)));
   const shardText = args.shard ? ` shard ${args.shard.index}/${args.shard.count}` : '';
   process.stderr.write(
-    `${sweep}${shardText}: ${expected.length} runs in the sweep, ${mine.length} in this shard, ${mine.length - todo.length} already done, ${todo.length} to run on ${args.workers} workers\n`,
+    `${sweep}${shardText}: ${expected.length} runs in the sweep, ${mine.length} selected${args.shard || args.methods ? ` (${[args.shard ? `shard ${args.shard.index}/${args.shard.count}` : '', args.methods ? `methods ${args.methods.join(',')}` : ''].filter(Boolean).join(', ')})` : ''}, ${mine.length - todo.length} already done, ${todo.length} to run on ${args.workers} workers\n`,
   );
   const bar = progressBar(sweep, todo.length);
   let failures = 0;
