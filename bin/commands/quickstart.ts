@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .command('quickstart')
     .description('the main job (npm start): place a bundled real model on the local catalogue, export, then validate by real pipelined training')
     .option('--model <name>', 'bundled real model: mlp or cnn (problem local-<model>)', 'mlp')
-    .addOption(new Option('--method <method>', 'the searcher').choices(SEARCHER_NAMES).default(SEARCHER_NAMES.includes('reinforce' as never) ? 'reinforce' : 'exact'))
+    .addOption(new Option('--method <method>', 'the searcher').choices(SEARCHER_NAMES).default('reinforce'))
     .option('--seed <S>', 'seed of every random choice', positiveInteger('--seed'), 1)
     .option('--steps <n>', 'measured training steps', positiveInteger('--steps'), 20)
     .option('--out <dir>', 'where placement.json and validation.json go', 'runs/quickstart')
