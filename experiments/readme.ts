@@ -23,7 +23,9 @@ npm run exp:all               # the three, then exp:fidelity (real tfjs training
 Options (after \`--\`): \`--quick\`, \`--workers N\` (default: every core), \`--shard i/N\`, \`--methods a,b\` (run only
 these methods now; the others stay to do), \`--results DIR\`, \`--config FILE\`.
 Runs write one file each under \`runs/<sweep>/\` (atomically); a run whose file is there is not run again, so
-an interrupted sweep resumes where it stopped. Delete a run's file (or the folder) to redo it.
+an interrupted sweep resumes where it stopped. A run file made for other settings or other problem data (a changed
+config or profile) does not count and is redone. \`runs/\` is not committed (the project ignores \`runs/\` folders):
+\`<sweep>.csv\` and \`<sweep>.json\` hold every run's row, and a fresh clone recomputes the run files.
 
 ### Sharded across machines (Slurm / Kubernetes array job)
 
