@@ -5,13 +5,22 @@
  *
  * `npm run bench:exact [-- --limit S] [-- --only a,b]` prints a markdown table and writes
  * experiments/results/exact-bench.md and .json.
+ *
+ * `--sweep` instead runs, per problem, the objective time at budgets of
+ * {1, 1.5, 2, 4} × the cheapest feasible budget, the bundled budget and no
+ * budget, and the objective cost at deadlines of {1.1, 1.5, 3} × the fastest
+ * step (no budget); it writes experiments/results/exact-bench-sweep.md/.json.
+ * `--synthetic N` adds N random 100-layer problems (agent/synthetic.ts) to the sweep.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT, bundledProblem, bundledProblemNames } from '../env/bundled.js';
 import { loadProblem } from '../env/load.js';
 import type { Settings } from '../env/problem.js';
-import { exactSearcher } from './exact.js';
+import { exactSearcher, smallestFeasibleConstraint } from './exact.js';
+import { Simulator } from '../env/simulate.js';
+import type { Problem } from '../env/problem.js';
+import { syntheticProblem } from './synthetic.js';
 
 interface Row {
   problem: string;
@@ -38,6 +47,9 @@ const argOf = (name: string) => {
 const limitS = Number(argOf('--limit') ?? 60);
 const only = argOf('--only')?.split(',');
 
+const sweep = args.includes('--sweep');
+const syntheticCount = Number(argOf('--synthetic') ?? 0);
+
 const rows: Row[] = [];
 const cpuSince = (from: NodeJS.CpuUsage) => {
   const used = process.cpuUsage(from);
@@ -45,7 +57,8 @@ const cpuSince = (from: NodeJS.CpuUsage) => {
 };
 const fmt = (x: number, digits = 6) => (Number.isFinite(x) ? Number(x.toPrecision(digits)).toString() : String(x));
 
-for (const name of bundledProblemNames()) {
+if (sweep) await runSweep();
+else for (const name of bundledProblemNames()) {
   if (only && !only.includes(name)) continue;
   const { files, defaults } = bundledProblem(name);
   const problem = loadProblem(files);
@@ -58,7 +71,6 @@ for (const name of bundledProblemNames()) {
   let cpu = process.cpuUsage();
   const timed = await exactSearcher.search(problem, timeSettings, { seed: 1, timeLimitS: limitS });
   const timedCpu = cpuSince(cpu);
-  const { Simulator } = await import('../env/simulate.js');
   const sim = new Simulator(problem, timeSettings);
   sim.scorePlacement(timed.placement);
   const push = (objective: 'time' | 'cost', settings: Settings, result: typeof timed, s: InstanceType<typeof Simulator>, cpuSeconds: number) => {
@@ -85,6 +97,7 @@ for (const name of bundledProblemNames()) {
   push('cost', costSettings, costed, sim2, costedCpu);
 }
 
+if (!sweep) {
 const lines = [
   `Exact searcher on the bundled problems (one core, time limit ${limitS} s each; seconds = wall clock, cpu s = this process's CPU time, the machine being shared). time: budget of problem.json; cost: deadline 1.5 × the time-optimal step, no budget.`,
   '',
@@ -100,4 +113,79 @@ if (!only) {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'exact-bench.md'), `# Exact searcher bench\n\n${table}\n`);
   writeFileSync(join(dir, 'exact-bench.json'), JSON.stringify({ limitS, rows }, null, 2) + '\n');
+}
+}
+
+interface SweepRow {
+  problem: string;
+  layers: number;
+  types: number;
+  objective: 'time' | 'cost';
+  /** How the constraint was chosen, e.g. `1.5 × cheapest`, `bundled`, `∞`, `1.1 × fastest`. */
+  case: string;
+  constraint: number | null;
+  seconds: number;
+  cpuSeconds: number;
+  labels: number;
+  optimum: number;
+  proven: boolean;
+}
+
+async function runSweep(): Promise<void> {
+  const sweepRows: SweepRow[] = [];
+  const problems: { name: string; problem: Problem; microBatches: number; budget: number }[] = [];
+  for (const name of bundledProblemNames()) {
+    if (only && !only.includes(name)) continue;
+    const { files, defaults } = bundledProblem(name);
+    problems.push({ name, problem: loadProblem(files), microBatches: defaults.microBatches ?? 8, budget: defaults.budget ?? Infinity });
+  }
+  for (let seed = 1; seed <= syntheticCount; seed++) {
+    const name = `synthetic100-s${seed}`;
+    if (only && !only.includes(name) && !only.includes('synthetic100')) continue;
+    problems.push({ name, problem: syntheticProblem(100, seed), microBatches: 8, budget: 8 });
+  }
+  const run = async (name: string, problem: Problem, settings: Settings, label: string) => {
+    const cpu = process.cpuUsage();
+    const result = await exactSearcher.search(problem, settings, { seed: 1, timeLimitS: limitS });
+    const row: SweepRow = {
+      problem: name, layers: problem.layers.length, types: problem.types.length, objective: settings.objective, case: label,
+      constraint: settings.objective === 'time' ? (Number.isFinite(settings.budget) ? settings.budget : null)
+        : (Number.isFinite(settings.deadline) ? settings.deadline : null),
+      seconds: result.seconds, cpuSeconds: cpuSince(cpu), labels: result.evaluations,
+      optimum: result.feasible ? result.objective : Infinity, proven: result.provenOptimal === true,
+    };
+    sweepRows.push(row);
+    console.error(`${name} ${row.objective} ${label} (${fmt(row.constraint ?? Infinity, 5)}): ${row.seconds.toFixed(2)} s (cpu ${row.cpuSeconds.toFixed(2)} s), ${row.labels} labels, optimum ${fmt(row.optimum)}, proven ${row.proven}`);
+    return result;
+  };
+  for (const { name, problem, microBatches, budget } of problems) {
+    const base: Settings = { microBatches, objective: 'time', budget: Infinity, deadline: Infinity };
+    const cheapest = smallestFeasibleConstraint(problem, { ...base, budget: 0 });
+    if (cheapest === null) continue;
+    for (const factor of [1, 1.5, 2, 4]) await run(name, problem, { ...base, budget: cheapest * factor }, `${factor} × cheapest`);
+    if (Number.isFinite(budget)) await run(name, problem, { ...base, budget }, 'bundled');
+    const fastest = await run(name, problem, base, '∞');
+    const sim = new Simulator(problem, base);
+    sim.scorePlacement(fastest.placement);
+    for (const factor of [1.1, 1.5, 3]) {
+      await run(name, problem, { ...base, objective: 'cost', deadline: factor * sim.stepMs }, `${factor} × fastest`);
+    }
+  }
+  const proven = sweepRows.filter((r) => r.proven).length;
+  const lines = [
+    `Exact searcher over budgets and deadlines (time limit ${limitS} s each; seconds = wall clock, cpu s = this process's CPU time, the machine being shared). time: budgets {1, 1.5, 2, 4} × the cheapest feasible one, the bundled one, none; cost: deadlines {1.1, 1.5, 3} × the fastest step, no budget. Proven: ${proven} of ${sweepRows.length}; total cpu ${sweepRows.reduce((t, r) => t + r.cpuSeconds, 0).toFixed(1)} s.`,
+    '',
+    '| problem | layers | types | objective | case | constraint | seconds | cpu s | labels | optimum | proven |',
+    '| --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...sweepRows.map((r) =>
+      `| ${r.problem} | ${r.layers} | ${r.types} | ${r.objective} | ${r.case} | ${r.constraint === null ? '∞' : fmt(r.constraint, 5)} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} | ${r.labels} | ${fmt(r.optimum)} | ${r.proven ? 'yes' : '**no**'} |`),
+  ];
+  const table = lines.join('\n');
+  console.log(table);
+  if (!only || args.includes('--write')) {
+    const dir = join(PACKAGE_ROOT, 'experiments', 'results');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'exact-bench-sweep.md'), `# Exact searcher sweep over budgets and deadlines\n\n${table}\n`);
+    writeFileSync(join(dir, 'exact-bench-sweep.json'), JSON.stringify({ limitS, rows: sweepRows }, null, 2) + '\n');
+  }
 }

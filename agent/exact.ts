@@ -144,6 +144,7 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
     }
   }
   const freeUnits = new Float64Array(K);
+  const relaxation = goal === 'price' ? null : relaxedTables(problem, M, budget, allowed, options.allowedTypes === undefined);
 
   /** Upper bound on the work rate (in fastest-type work) that `money` more dollars per hour buy: a fractional knapsack. */
   function capacity(efficiencyOf: Float64Array, order: Int32Array, next: number, money: number): number {
@@ -215,7 +216,47 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
     const sumMs = label.sumMs + share(restForward, widestForward) + share(restBackward, widestBackward);
     const maxForward = Math.max(label.maxForward, share(restForward, totalForward), heavyStage(heavyForward, allowedForward, next));
     const maxBackward = Math.max(label.maxBackward, share(restBackward, totalBackward), heavyStage(heavyBackward, allowedBackward, next));
-    return sumMs + (M - 1) * (maxForward + maxBackward) + label.maxAllReduce;
+    const step = sumMs + (M - 1) * (maxForward + maxBackward) + label.maxAllReduce;
+    const relaxed = relaxedStep(label, money);
+    return step > relaxed ? step : relaxed;
+  }
+
+  /**
+   * A lower bound on the step of every completion of `label`, whatever it spends: the label's sum,
+   * plus the least sum of the rest whose stages each keep (M − 1)(f + b) + AR under a cap, plus
+   * the larger of the cap's grid floor and the label's own (M − 1)(F + B) + A (see relaxedTables).
+   */
+  const relaxedByPrice = new Float64Array(relaxation ? relaxation.prices.length : 0);
+  /** Fills relaxedByPrice for `label` (once per label; relaxedStep then costs a few operations per money). */
+  function prepareRelaxed(label: Label, next: number): void {
+    if (relaxation === null) return;
+    const { caps, prices, sums } = relaxation;
+    const own = (M - 1) * (label.maxForward + label.maxBackward) + label.maxAllReduce;
+    const cell = next * (K + 1) + label.lastType + 1;
+    const J = caps.length; // sums[j] for the cap caps[j]; sums[J] with no cap
+    const stride = (L + 1) * (K + 1);
+    for (let p = 0; p < prices.length; p++) {
+      const at = p * (J + 1) * stride + cell;
+      let best = Infinity;
+      const least = sums[at + J * stride]; // no completion sums less
+      for (let j = 0; j <= J; j++) {
+        const floor = j === 0 ? 0 : caps[j - 1];
+        if (floor > own && floor + least >= best) break;
+        const value = sums[at + j * stride] + (floor > own ? floor : own);
+        if (value < best) best = value;
+      }
+      relaxedByPrice[p] = best;
+    }
+  }
+  function relaxedStep(label: Label, money: number): number {
+    if (relaxation === null) return 0;
+    const { prices } = relaxation;
+    let bound = 0;
+    for (let p = 0; p < prices.length; p++) {
+      const value = relaxedByPrice[p] - prices[p] * money;
+      if (value > bound) bound = value;
+    }
+    return (label.sumMs + bound) * (1 - 1e-11);
   }
 
   const GRID = 24;
@@ -233,6 +274,7 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
     }
     const top = Math.min(most, budget - label.price);
     if (!(least <= top)) return Infinity;
+    prepareRelaxed(label, next);
     const fastest = stepBound(label, next, top);
     if (fastest > deadline) return Infinity;
     if (goal === 'time' || least === top) return valueOf(label.price + least, fastest);
@@ -369,6 +411,119 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
     placement.unshift({ type: label.lastType, replicas: label.replicas, first: label.first, last: label.last });
   }
   return { placement, value: incumbent, complete, labels, seconds };
+}
+
+/**
+ * The relaxation behind relaxedStep: for a grid of caps c, sums[c][i][prev] is the least
+ * Σ (links + f + b) over the stages of layers i..L-1 (after a stage of type prev) when every
+ * stage keeps q = (M − 1)(f + b) + AR ≤ c (a link: 2(M − 1)τ ≤ c), ignoring how many units the
+ * stages use together (each may take up to the type's count, and what the budget alone allows).
+ * Any completion whose largest q lies in (c_{j-1}, c_j] sums at least sums[c_j] and has
+ * (M − 1)(F + B) + A ≥ max(c_{j-1}, the label's own), since (M − 1)(max f + max b) + max AR
+ * ≥ q of every stage. Cached per problem (unmasked).
+ */
+interface Relaxation { caps: Float64Array; prices: Float64Array; sums: Float64Array }
+const relaxationCache = new WeakMap<Problem, Map<string, Relaxation>>();
+const RELAXATION_CAPS = 32;
+const RELAXATION_PRICES = 6;
+
+function relaxedTables(
+  problem: Problem, M: number, budget: number, allowed: (l: number, k: number) => boolean, cacheable: boolean,
+): Relaxation {
+  const key = `${M}/${budget}`;
+  if (cacheable) {
+    const hit = relaxationCache.get(problem)?.get(key);
+    if (hit) return hit;
+  }
+  const { forwardMs, backwardMs, types } = problem;
+  const L = problem.layers.length;
+  const K = types.length;
+  const W = M - 1;
+  const paramBytes = problem.layers.map((layer) => layer.paramBytes);
+  const activationBytes = problem.layers.map((layer) => layer.activationBytes);
+  const most = types.map((t) => Math.max(0, t.pricePerHour > 0 ? Math.min(t.count, Math.floor(budget / t.pricePerHour + 1e-9)) : t.count));
+  // Cap grid: geometric around the step of the whole chain on its fastest types, one unit.
+  let total = 0;
+  for (let l = 0; l < L; l++) {
+    let fastest = Infinity;
+    for (let k = 0; k < K; k++) if (allowed(l, k)) fastest = Math.min(fastest, forwardMs[l * K + k] + backwardMs[l * K + k]);
+    if (Number.isFinite(fastest)) total += fastest;
+  }
+  const units = Math.max(1, types.reduce((sum, t) => sum + t.count, 0));
+  const top = 4 * W * total + 1e-9;
+  const bottom = (W * total) / (16 * units * Math.max(1, L)) + 1e-12;
+  const J = RELAXATION_CAPS;
+  const caps = new Float64Array(J);
+  for (let j = 0; j < J; j++) caps[j] = bottom * Math.pow(top / bottom, j / (J - 1));
+  const stride = (L + 1) * (K + 1);
+  // Prices of money in ms per ($/h): 0, then a geometric ladder around the whole chain's sum per dollar.
+  const meanPrice = types.reduce((sum, t) => sum + t.count * t.pricePerHour, 0) / units;
+  const scale = meanPrice > 0 ? total / meanPrice : 0;
+  const P = scale > 0 ? RELAXATION_PRICES : 1;
+  const prices = new Float64Array(P);
+  for (let p = 1; p < P; p++) prices[p] = scale * Math.pow(4, 1 - p);
+  const sums = new Float64Array(P * (J + 1) * stride);
+  const stageBest = new Float64Array(K);
+  for (let p = 0; p < P; p++) for (let j = 0; j <= J; j++) {
+    const cap = j < J ? caps[j] : Infinity;
+    const perDollar = prices[p];
+    const at = (p * (J + 1) + j) * stride;
+    // sums[at + L * (K + 1) + *] = 0 already
+    for (let i = L - 1; i >= 0; i--) {
+      for (let k = 0; k < K; k++) {
+        let bestHere = Infinity;
+        if (allowed(i, k)) {
+          const type = types[k];
+          for (let n = 1; n <= most[k]; n++) {
+            const charge = perDollar * n * type.pricePerHour;
+            let forward = 0;
+            let backward = 0;
+            let params = 0;
+            let memory = 0;
+            for (let e = i; e < L && allowed(e, k); e++) {
+              forward += forwardMs[e * K + k];
+              backward += backwardMs[e * K + k];
+              params += paramBytes[e];
+              memory += 4 * paramBytes[e] + (M * activationBytes[e]) / n;
+              if (memory > type.memoryBytes) break;
+              const f = forward / n;
+              const b = backward / n;
+              const allReduce = n === 1 ? 0 : ((((2 * (n - 1)) / n) * params) / type.bandwidthBytesPerS) * 1000;
+              if (W * (f + b) + allReduce > cap) break; // only grows with e
+              const value = f + b + charge + sums[at + (e + 1) * (K + 1) + k + 1];
+              if (value < bestHere) bestHere = value;
+            }
+          }
+        }
+        stageBest[k] = bestHere;
+      }
+      for (let prev = -1; prev < K; prev++) {
+        if ((i === 0) !== (prev === -1)) {
+          sums[at + i * (K + 1) + prev + 1] = Infinity;
+          continue;
+        }
+        let least = Infinity;
+        for (let k = 0; k < K; k++) {
+          if (stageBest[k] === Infinity) continue;
+          let link = 0;
+          if (i > 0) {
+            link = (activationBytes[i - 1] / Math.min(types[prev].bandwidthBytesPerS, types[k].bandwidthBytesPerS)) * 1000;
+            if (2 * W * link > cap) continue;
+          }
+          const value = link + link + stageBest[k];
+          if (value < least) least = value;
+        }
+        sums[at + i * (K + 1) + prev + 1] = least;
+      }
+    }
+  }
+  const tables = { caps, prices, sums };
+  if (cacheable) {
+    let byKey = relaxationCache.get(problem);
+    if (!byKey) relaxationCache.set(problem, (byKey = new Map()));
+    byKey.set(key, tables);
+  }
+  return tables;
 }
 
 /** How much of a layer's fastest time one unit of a type achieves (1 = as fast as the fastest). */
