@@ -424,7 +424,7 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
  */
 interface Relaxation { caps: Float64Array; prices: Float64Array; sums: Float64Array }
 const relaxationCache = new WeakMap<Problem, Map<string, Relaxation>>();
-const RELAXATION_CAPS = 32;
+const RELAXATION_CAPS = 48;
 const RELAXATION_PRICES = 6;
 
 function relaxedTables(
@@ -451,7 +451,7 @@ function relaxedTables(
   }
   const units = Math.max(1, types.reduce((sum, t) => sum + t.count, 0));
   const top = 4 * W * total + 1e-9;
-  const bottom = (W * total) / (16 * units * Math.max(1, L)) + 1e-12;
+  const bottom = (W * total) / (2 * units) + 1e-12; // no stage set beats the whole chain spread over every unit
   const J = RELAXATION_CAPS;
   const caps = new Float64Array(J);
   for (let j = 0; j < J; j++) caps[j] = bottom * Math.pow(top / bottom, j / (J - 1));
