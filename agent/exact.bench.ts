@@ -9,7 +9,7 @@
  * `--sweep` instead runs, per problem, the objective time at budgets of
  * {1, 1.5, 2, 4} × the cheapest feasible budget, the bundled budget and no
  * budget, and the objective cost at deadlines of {1.1, 1.5, 3} × the fastest
- * step (no budget); it writes experiments/results/exact-bench-sweep.md/.json.
+ * step (no budget); it writes experiments/results/exact-bench.sweep.md/.json.
  * `--synthetic N` adds N random 100-layer problems (agent/synthetic.ts) to the sweep.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -185,7 +185,7 @@ async function runSweep(): Promise<void> {
   if (!only || args.includes('--write')) {
     const dir = join(PACKAGE_ROOT, 'experiments', 'results');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'exact-bench-sweep.md'), `# Exact searcher sweep over budgets and deadlines\n\n${table}\n`);
-    writeFileSync(join(dir, 'exact-bench-sweep.json'), JSON.stringify({ limitS, rows: sweepRows }, null, 2) + '\n');
+    writeFileSync(join(dir, 'exact-bench.sweep.md'), `# Exact searcher sweep over budgets and deadlines\n\n${table}\n`);
+    writeFileSync(join(dir, 'exact-bench.sweep.json'), JSON.stringify({ limitS, rows: sweepRows }, null, 2) + '\n');
   }
 }
