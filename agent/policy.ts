@@ -222,10 +222,20 @@ export class PolicyNetwork {
     const L = inputs.layerCount;
     if (encoder === 'conv') {
       let h = x;
-      // (tfjs has no gradient for dilated conv1d: plain kernels, plus a chain-wide mean for global context.)
+      // A 'same' 1-D convolution written as a sum of shifted matMuls (identical values to tf.conv1d):
+      // the wasm backend has no Conv2DBackpropFilter kernel, and on cpu this is ~3x faster at these sizes.
+      // Plain kernels, plus a chain-wide mean for global context.
+      const { kernel, hidden: H } = this.config;
+      const pad = (kernel - 1) / 2;
       for (let i = 0; i < depth; i++) {
-        const y = tf.conv1d(tf.expandDims(h, 0) as tf.Tensor3D, this.v(`conv${i}/kernel`) as tf.Tensor3D, 1, 'same');
-        h = tf.add(h, tf.relu(tf.add(tf.squeeze(y, [0]), this.v(`conv${i}/bias`)))) as tf.Tensor2D;
+        const w = this.v(`conv${i}/kernel`);
+        const padded = tf.pad(h, [[pad, pad], [0, 0]]);
+        let y: tf.Tensor2D | null = null;
+        for (let j = 0; j < kernel; j++) {
+          const term = tf.matMul(tf.slice(padded, [j, 0], [L, H]), tf.reshape(tf.slice(w, [j, 0, 0], [1, H, H]), [H, H]) as tf.Tensor2D) as tf.Tensor2D;
+          y = y === null ? term : (tf.add(y, term) as tf.Tensor2D);
+        }
+        h = tf.add(h, tf.relu(tf.add(y!, this.v(`conv${i}/bias`)))) as tf.Tensor2D;
       }
       const context = tf.relu(tf.matMul(tf.mean(h, 0, true), this.v('conv/global')));
       return tf.add(h, context) as tf.Tensor2D;
