@@ -348,7 +348,7 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
       }
       for (const from of bucket) {
         if (from.bound >= incumbent) continue;
-        if (++checks % 256 === 0 && performance.now() > deadlineAt) {
+        if (++checks % 8 === 0 && performance.now() > deadlineAt) {
           complete = false;
           break outer;
         }
@@ -552,6 +552,7 @@ const reFind = (value: number) => (Number.isFinite(value) ? value * (1 + 1e-12) 
  */
 export function warmStart(
   problem: Problem, settings: Settings, config: ExactConfig = DEFAULT_EXACT_CONFIG, timeLimitS?: number,
+  goalOptions: Pick<ExactOptions, 'goal' | 'constrained'> = {},
 ): { placement: Placement | null; value: number; labels: number } {
   const started = performance.now();
   let placement: Placement | null = null;
@@ -561,7 +562,7 @@ export function warmStart(
   for (const beamWidth of config.warmStartBeams) {
     const left = timeLimitS !== undefined ? timeLimitS - (performance.now() - started) / 1000 : undefined;
     if (left !== undefined && left <= 0) break;
-    const pass = solveExact(problem, settings, { beamWidth, upperBound: reFind(value), timeLimitS: left });
+    const pass = solveExact(problem, settings, { ...goalOptions, beamWidth, upperBound: reFind(value), timeLimitS: left });
     labels += pass.labels;
     if (pass.placement && pass.value < value) {
       placement = pass.placement;
@@ -615,14 +616,47 @@ export function createExactSearcher(config: Partial<ExactConfig> = {}): Searcher
 
 export const exactSearcher: Searcher = createExactSearcher();
 
+/** How long the helpers below may search for the loosest workable constraint. */
+const RELAXED_TIME_LIMIT_S = 30;
+
+/**
+ * The placement that breaks only the budget (or deadline), by the least:
+ * least price (objective time) or least step (objective cost) over every
+ * placement that fits memory and counts. `proven` is false when the time
+ * limit cut the search (the value is then the best found).
+ */
+function relaxedOptimum(problem: Problem, settings: Settings, timeLimitS = RELAXED_TIME_LIMIT_S) {
+  // The searcher's fallback and the CLI's "smallest budget" line both need it: search once.
+  const key = `${settings.objective} ${settings.microBatches} ${timeLimitS}`;
+  const cached = relaxedCache.get(problem)?.get(key);
+  if (cached) return cached;
+  const result = searchRelaxed(problem, settings, timeLimitS);
+  if (!relaxedCache.has(problem)) relaxedCache.set(problem, new Map());
+  relaxedCache.get(problem)!.set(key, result);
+  return result;
+}
+
+const relaxedCache = new WeakMap<Problem, Map<string, { placement: Placement | null; proven: boolean }>>();
+
+function searchRelaxed(problem: Problem, settings: Settings, timeLimitS: number) {
+  const goalOptions = { goal: (settings.objective === 'time' ? 'price' : 'time') as ExactGoal, constrained: false };
+  const started = performance.now();
+  const warm = warmStart(problem, settings, DEFAULT_EXACT_CONFIG, timeLimitS / 2, goalOptions);
+  const exact = solveExact(problem, settings, {
+    ...goalOptions,
+    upperBound: reFind(warm.value),
+    timeLimitS: Math.max(0, timeLimitS - (performance.now() - started) / 1000),
+  });
+  return { placement: exact.placement ?? warm.placement, proven: exact.complete };
+}
+
 /**
  * When no placement is feasible: the one that breaks only the budget (or
  * deadline) by the least, when memory and counts can be met at all; else
  * every layer on its roomiest runnable type.
  */
 export function leastViolatingPlacement(problem: Problem, settings: Settings): Placement {
-  const goal: ExactGoal = settings.objective === 'time' ? 'price' : 'time';
-  const relaxed = solveExact(problem, settings, { goal, constrained: false });
+  const relaxed = relaxedOptimum(problem, settings);
   if (relaxed.placement) return relaxed.placement;
   const K = problem.types.length;
   const assignment = problem.layers.map((_, l) => {
@@ -646,12 +680,17 @@ export function leastViolatingPlacement(problem: Problem, settings: Settings): P
  * The loosest constraint that would make some placement feasible: the least
  * budget (objective time) or the least deadline (objective cost) over every
  * placement that fits memory and counts; null when none fits even then.
+ * When the search is cut by its time limit the value is an upper bound on
+ * the least one (a constraint that surely works), and `proven` says so.
  */
-export function smallestFeasibleConstraint(problem: Problem, settings: Settings): number | null {
-  const goal: ExactGoal = settings.objective === 'time' ? 'price' : 'time';
-  const relaxed = solveExact(problem, settings, { goal, constrained: false });
+export function smallestFeasibleConstraintWithProof(problem: Problem, settings: Settings): { value: number; proven: boolean } | null {
+  const relaxed = relaxedOptimum(problem, settings);
   if (!relaxed.placement) return null;
   const sim = new Simulator(problem, settings);
   sim.scorePlacement(relaxed.placement);
-  return settings.objective === 'time' ? sim.pricePerHour : sim.stepMs;
+  return { value: settings.objective === 'time' ? sim.pricePerHour : sim.stepMs, proven: relaxed.proven };
+}
+
+export function smallestFeasibleConstraint(problem: Problem, settings: Settings): number | null {
+  return smallestFeasibleConstraintWithProof(problem, settings)?.value ?? null;
 }

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { addProblemOptions, loadProblemFromOptions, nonNegativeNumber, positiveInteger, type ProblemOptions } from '../common.js';
 import { formatEvaluation } from '../format.js';
 import { progressLine } from '../progress.js';
-import { smallestFeasibleConstraint } from '../../agent/exact.js';
+import { smallestFeasibleConstraintWithProof } from '../../agent/exact.js';
 import { SEARCHER_NAMES, searcherByName } from '../../agent/searchers.js';
 import { writeJsonAtomic } from '../../env/atomic-write.js';
 import { placementJson, type PlacementJson } from '../../agent/export.js';
@@ -40,7 +40,7 @@ export function register(program: Command): void {
         process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
         return;
       }
-      process.stdout.write(`${describeSolve(loaded.problem, loaded.settings, result, loaded.problemName)}\nwrote ${file}\n`);
+      process.stdout.write(`${describeSolve(loaded.problem, loaded.settings, result, loaded.problemName, json)}\nwrote ${file}\n`);
     });
 }
 
@@ -76,7 +76,7 @@ export async function solveAndExport(run: SolveRun): Promise<{ json: PlacementJs
 }
 
 /** The table, the search's own line, and when infeasible what would make it feasible. */
-export function describeSolve(problem: Problem, settings: Settings, result: SearchResult, problemName?: string): string {
+export function describeSolve(problem: Problem, settings: Settings, result: SearchResult, problemName?: string, json?: PlacementJson): string {
   const report = evaluate(problem, settings, result.placement);
   const proof = result.provenOptimal === true ? ' (proven optimal)' : result.provenOptimal === false ? ' (time limit: not proven optimal)' : '';
   const lines = [
@@ -84,21 +84,24 @@ export function describeSolve(problem: Problem, settings: Settings, result: Sear
     formatEvaluation(report, new Map(problem.layers.map((l, i) => [l.name, i]))),
   ];
   if (!result.feasible) {
-    lines.push(describeLoosest(problem, settings));
+    lines.push(describeLoosest(settings, json ?? loosestNeeded(problem, settings)));
   }
   return lines.join('\n');
 }
 
-/** The least budget (or deadline) under which some placement would be feasible. */
+/** The least budget (or deadline) under which some placement would be feasible, as placement.json keys. */
 function loosestNeeded(problem: Problem, settings: Settings): Record<string, unknown> {
-  const least = smallestFeasibleConstraint(problem, settings);
-  return settings.objective === 'time' ? { minimumFeasibleBudget: least } : { minimumFeasibleDeadline: least };
+  const least = smallestFeasibleConstraintWithProof(problem, settings);
+  const key = settings.objective === 'time' ? 'minimumFeasibleBudget' : 'minimumFeasibleDeadline';
+  return { [key]: least?.value ?? null, [`${key}Proven`]: least?.proven ?? true };
 }
 
-function describeLoosest(problem: Problem, settings: Settings): string {
-  const least = smallestFeasibleConstraint(problem, settings);
+function describeLoosest(settings: Settings, keys: Record<string, unknown>): string {
+  const key = settings.objective === 'time' ? 'minimumFeasibleBudget' : 'minimumFeasibleDeadline';
+  const least = keys[key] as number | null;
   if (least === null) return 'No placement fits memory and unit counts whatever the budget or deadline.';
+  const hedge = keys[`${key}Proven`] === false ? ' at most' : '';
   return settings.objective === 'time'
-    ? `No placement fits the budget: the smallest budget that makes one feasible is ${least} $/h (--budget ${least}).`
-    : `No placement meets the deadline: the smallest deadline that makes one feasible is ${least} ms (--deadline ${least}).`;
+    ? `No placement fits the budget: the smallest budget that makes one feasible is${hedge} ${least} $/h (--budget ${least}).`
+    : `No placement meets the deadline: the smallest deadline that makes one feasible is${hedge} ${least} ms (--deadline ${least}).`;
 }
