@@ -60,10 +60,32 @@ export interface ReinforceConfig {
   warmStart: boolean;
   /** Decode the best assignment exactly (optimal cuts and replicas for its types) at the end. */
   exactDecode: boolean;
+  /**
+   * Window decode: the exact solver restricted, for each layer, to the types the
+   * best assignment uses within ±refineWindow × L layers (run boundaries move,
+   * a run's type can spread into its neighbours). 0 turns it off.
+   */
+  refineWindow: number;
+  /** Window-decode passes at the end (each from the previous result; stops when one does not improve). */
+  refinePasses: number;
+  /** Also window-decode the best assignment every this many updates, so the incumbent the policy sees improves (0: never). */
+  refineEvery: number;
   /** Updates when neither iterations, maxEvaluations nor timeLimitS is given. */
   defaultIterations: number;
-  /** Stop after this many updates in a row that sampled nothing new (the policy has converged; every sample is cached). */
+  /** After this many updates in a row that sampled nothing new (the policy has converged; every sample is cached): restart, or stop. */
   patience: number;
+  /**
+   * Restarts: when the policy has converged, a fresh policy (next seed) is
+   * trained with the next of these schedules (cycled; the best placement and
+   * the incumbent feature carry over). Empty: stop at convergence instead.
+   */
+  restartSchedules: Array<{ learningRate: number; entropyStart: number; entropyEnd: number }>;
+  /** Without --iterations: stop after this many restarts in a row that did not improve the best placement (early stop). */
+  idleRestarts: number;
+  /** Restart after this many updates of one policy even when it has not converged. */
+  restartAfter: number;
+  /** Updates over which the entropy bonus decays from start to end, counted from the (re)start: no dependence on the total iterations, so a resumed run continues the same schedule. */
+  entropyDecayUpdates: number;
   /** Local-search polish after the RL loop (reported as reinforce+polish). */
   polish: boolean;
   /** Share of the evaluation budget (or time) kept for the polish. */
@@ -73,15 +95,26 @@ export interface ReinforceConfig {
 export const DEFAULT_REINFORCE_CONFIG: ReinforceConfig = {
   policy: {},
   batchSize: 64,
-  learningRate: 0.005,
+  learningRate: 0.03,
   clipNorm: 1,
-  entropyStart: 0.3,
-  entropyEnd: 0.03,
+  entropyStart: 0.03,
+  entropyEnd: 0.003,
   incumbentFeature: true,
   warmStart: true,
   exactDecode: true,
+  refineWindow: 0.25,
+  refinePasses: 6,
+  refineEvery: 20,
   defaultIterations: 300,
-  patience: 50,
+  patience: 20,
+  restartSchedules: [
+    { learningRate: 0.01, entropyStart: 0.1, entropyEnd: 0.01 },
+    { learningRate: 0.005, entropyStart: 0.3, entropyEnd: 0.03 },
+    { learningRate: 0.03, entropyStart: 0.03, entropyEnd: 0.003 },
+  ],
+  restartAfter: 150,
+  idleRestarts: 4,
+  entropyDecayUpdates: 100,
   polish: false,
   polishShare: 0.2,
 };
@@ -122,6 +155,9 @@ export interface TrainerState {
   bestViolation: number;
   bestObjective: number;
   rewardScale: number;
+  /** Restarts so far and the update at which the current policy started. */
+  restarts?: number;
+  restartIteration?: number;
   /** Adam's slots by the policy variable's short name. */
   optimizer?: { iterations: number; names: string[] };
 }
@@ -131,12 +167,15 @@ const REWARD_SCALE_FALLBACK = 1;
 export class ReinforceTrainer {
   readonly sim: Simulator;
   readonly tracker: SearchTracker;
-  readonly policy: PolicyNetwork;
-  readonly optimizer: tf.AdamOptimizer;
+  policy: PolicyNetwork;
+  optimizer: tf.AdamOptimizer;
+  /** Restarts so far (0: the first policy) and the update at which the current policy started. */
+  restarts = 0;
+  restartIteration = 0;
   readonly history: HistoryRow[] = [];
   iteration = 0;
   /** Set when the policy was created here (then `dispose` frees it). */
-  private readonly ownsPolicy: boolean;
+  private ownsPolicy: boolean;
   private readonly features: ChainFeatures;
   private inputs: PolicyInputs;
   private rng: seedrandom.StatefulPRNG<seedrandom.State.Alea>;
@@ -174,15 +213,29 @@ export class ReinforceTrainer {
     const { config, options, tracker } = this;
     if (this.iteration === 0 && tracker.best === null && config.warmStart) this.warmStart();
     const iterations = options.iterations ?? (options.maxEvaluations === undefined && options.timeLimitS === undefined ? config.defaultIterations : Infinity);
-    const reserve = config.polish ? this.polishReserve() : 0;
+    const reserve = config.polish ? this.polishReserve() : config.exactDecode ? 1 : 0;
     let stale = 0;
+    let idle = 0;
+    let bestAtRestart = tracker.bestFeasible ? tracker.bestObjective : Infinity;
     while (this.iteration < iterations) {
       if (options.shouldStop?.()) break;
       if (this.iteration > 0 && (reserve > 0 ? tracker.wrapUp(reserve) : tracker.exhausted())) break;
-      if (options.iterations === undefined && stale >= config.patience) break;
+      if (options.iterations === undefined && stale >= config.patience && config.restartSchedules.length === 0) break;
       const before = tracker.evaluations;
-      const row = this.update(iterations);
+      const row = this.update();
       stale = tracker.evaluations === before ? stale + 1 : 0;
+      if (config.restartSchedules.length > 0 && (stale >= config.patience || this.iteration - this.restartIteration >= config.restartAfter)) {
+        const bestNow = tracker.bestFeasible ? tracker.bestObjective : Infinity;
+        idle = bestNow < bestAtRestart ? 0 : idle + 1;
+        bestAtRestart = bestNow;
+        if (options.iterations === undefined && idle >= config.idleRestarts) break;
+        this.restart();
+        stale = 0;
+      }
+      if (config.refineEvery > 0 && this.iteration % config.refineEvery === 0 && config.refineWindow > 0) {
+        this.windowDecodeBest(1);
+        this.refreshIncumbent();
+      }
       if (options.onIteration) await options.onIteration(row, this);
     }
     if (config.exactDecode) this.exactDecodeBest();
@@ -201,14 +254,41 @@ export class ReinforceTrainer {
     this.refreshIncumbent();
   }
 
-  /** The fraction of the run done (for the entropy schedule): by iterations when bounded, else by the tracker. */
-  private progress(iterations: number): number {
-    if (Number.isFinite(iterations)) return Math.min(1, this.iteration / Math.max(1, iterations - 1));
-    return this.tracker.fraction();
+  /** The learning rate and entropy schedule of the current (re)start: the config's own first, then the restart schedules in turn. */
+  schedule(): { learningRate: number; entropyStart: number; entropyEnd: number } {
+    const { config } = this;
+    if (this.restarts === 0 || config.restartSchedules.length === 0) return config;
+    return config.restartSchedules[(this.restarts - 1) % config.restartSchedules.length];
+  }
+
+  /** The fraction of the entropy decay done: updates since the (re)start over `entropyDecayUpdates`. */
+  private progress(): number {
+    return Math.min(1, (this.iteration - this.restartIteration) / Math.max(1, this.config.entropyDecayUpdates));
+  }
+
+  /** A fresh policy (seed from the run's seed and the restart count) with the next schedule; the best placement stays. */
+  restart(): void {
+    this.restarts++;
+    this.restartIteration = this.iteration;
+    this.replacePolicy(PolicyNetwork.create(this.config.policy, this.restartSeed()));
+  }
+
+  private restartSeed(): number {
+    return this.options.seed * 1009 + this.restarts;
+  }
+
+  private replacePolicy(policy: PolicyNetwork): void {
+    disposeInputs(this.inputs);
+    this.optimizer.dispose();
+    if (this.ownsPolicy) this.policy.dispose();
+    this.policy = policy;
+    this.ownsPolicy = true;
+    this.optimizer = tf.train.adam(this.schedule().learningRate);
+    this.inputs = this.policy.inputs(this.features);
   }
 
   /** One REINFORCE update (sample a batch, decode, score, one Adam step); returns its history row. */
-  update(iterations = Infinity): HistoryRow {
+  update(): HistoryRow {
     const { config, policy, tracker } = this;
     const L = this.sim.layerCount;
     const K = this.sim.typeCount;
@@ -238,7 +318,8 @@ export class ReinforceTrainer {
     const advantages = Float32Array.from(centredRanks(rewards));
     const oneHot = new Float32Array(B * L * K);
     for (let i = 0; i < B * L; i++) oneHot[i * K + samples[i]] = 1;
-    const entropyCoef = config.entropyStart * Math.pow(config.entropyEnd / config.entropyStart, this.progress(iterations));
+    const { entropyStart, entropyEnd } = this.schedule();
+    const entropyCoef = entropyStart * Math.pow(entropyEnd / entropyStart, this.progress());
     const entropy = this.applyUpdate({ oneHot, same, stayAllowed, advantages }, entropyCoef);
     this.refreshIncumbent();
     this.iteration++;
@@ -359,6 +440,38 @@ export class ReinforceTrainer {
     sim.scorePlacement(decoded.placement);
     tracker.count(1);
     tracker.offer(sim);
+    if (this.config.refineWindow > 0) this.windowDecodeBest(this.config.refinePasses);
+  }
+
+  /**
+   * Up to `passes` window decodes of the best assignment (see `refineWindow`),
+   * each pruned by the best objective so far; stops at the first that does not
+   * improve. Deterministic (no time limit on the solver when the run is bounded by
+   * iterations or evaluations).
+   */
+  windowDecodeBest(passes: number): void {
+    const { tracker, sim } = this;
+    const L = sim.layerCount;
+    const K = sim.typeCount;
+    const w = Math.max(2, Math.round(this.config.refineWindow * L));
+    for (let pass = 0; pass < passes; pass++) {
+      if (tracker.best === null || !tracker.bestFeasible) return;
+      const assignment = assignmentOf(tracker.best, L);
+      const mask = new Uint8Array(L * K);
+      for (let l = 0; l < L; l++) {
+        for (let j = Math.max(0, l - w); j <= Math.min(L - 1, l + w); j++) {
+          const k = assignment[j];
+          if (k >= 0 && this.runnable[l].includes(k)) mask[l * K + k] = 1;
+        }
+      }
+      const left = this.options.timeLimitS !== undefined ? Math.max(0.5, this.options.timeLimitS - tracker.seconds()) : undefined;
+      const decoded = solveExact(this.problem, this.settings, { allowedTypes: mask, upperBound: tracker.bestObjective * (1 - 1e-9), timeLimitS: left });
+      tracker.count(decoded.labels);
+      if (decoded.placement === null) return;
+      sim.scorePlacement(decoded.placement);
+      tracker.count(1);
+      tracker.offer(sim);
+    }
   }
 
   /**
@@ -406,6 +519,8 @@ export class ReinforceTrainer {
       bestViolation: tracker.bestViolation,
       bestObjective: tracker.bestObjective,
       rewardScale: this.rewardScale,
+      restarts: this.restarts,
+      restartIteration: this.restartIteration,
     };
   }
 
@@ -420,6 +535,13 @@ export class ReinforceTrainer {
       this.tracker.bestObjective = state.bestObjective;
     }
     this.rewardScale = state.rewardScale;
+    this.restarts = state.restarts ?? 0;
+    this.restartIteration = state.restartIteration ?? 0;
+    if (this.restarts > 0) {
+      // The checkpointed policy is the restarted one (the caller passes it); its schedule's learning rate.
+      this.optimizer.dispose();
+      this.optimizer = tf.train.adam(this.schedule().learningRate);
+    }
     this.refreshIncumbent();
   }
 
