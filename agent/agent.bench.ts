@@ -5,19 +5,23 @@
  * (1 = optimal; "inf." = no feasible placement found). Writes
  * experiments/results/agent-bench.md and .json and prints the table.
  *
- *   npm run bench:agent -- [evaluations=50000] [seconds=10] [problems=all] [seed=1]
+ *   npm run bench:agent -- [--time 60] [--problems all|a,b] [--seed 1] [--equal-time]
+ *   npm run bench:agent -- --quick          (smoke run: 3 small problems, 5 s; agent-bench-quick.*)
+ *   npm run bench:agent -- --backends       (ms per forward pass and per update on cpu and wasm)
  *   npm run bench:agent -- --encoders [problem=vgg16] [iterations=150]   (encoder comparison)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import { selectBackend } from './backend.js';
+import { useBackend } from '../env/real/backends.js';
 import { bundledProblem, bundledProblemNames, PACKAGE_ROOT } from '../env/bundled.js';
 import { loadProblem } from '../env/load.js';
 import { DEFAULT_SETTINGS, type Settings } from '../env/problem.js';
 import { exactSearcher } from './exact.js';
 import { ENCODER_KINDS } from './policy.js';
 import { DEFAULT_REINFORCE_CONFIG, ReinforceTrainer, reinforceSearcher } from './reinforce.js';
-import type { SearchResult, Searcher } from './searcher.js';
+import type { SearchResult } from './searcher.js';
 import { searcherByName } from './searchers.js';
 
 interface Cell {
@@ -27,13 +31,7 @@ interface Cell {
   evaluations: number;
 }
 
-const METHODS: Array<[string, () => Searcher]> = [
-  ['rl', () => reinforceSearcher()],
-  ['rl+polish', () => reinforceSearcher({ polish: true })],
-  ['genetic', () => searcherByName('genetic')],
-  ['anneal', () => searcherByName('anneal')],
-  ['random', () => searcherByName('random')],
-];
+const BASELINES = ['genetic', 'anneal', 'random'] as const;
 
 function loadBundled(name: string) {
   const { files, defaults } = bundledProblem(name);
@@ -50,16 +48,36 @@ function cell(result: SearchResult, optimum: number): Cell {
   };
 }
 
-async function table(args: string[]): Promise<void> {
-  const evaluations = Number(args[0] ?? 50_000);
-  const seconds = Number(args[1] ?? 10);
-  const names = args[2] && args[2] !== 'all' ? args[2].split(',') : bundledProblemNames();
-  const seed = Number(args[3] ?? 1);
+/** `--name value` from argv (or the fallback). */
+function flag(args: string[], name: string, fallback: string): string {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
+}
+
+/**
+ * The table: per problem, the proven optimum; RL alone with a wall-time limit
+ * (as `placer train --time-limit` runs it); RL + polish and the baselines at
+ * the evaluations RL used (equal evaluations); with --equal-time, the
+ * baselines also at RL's wall time.
+ */
+async function table(args: string[], backend: string): Promise<void> {
+  const quick = args.includes('--quick');
+  const equalTime = args.includes('--equal-time');
+  const seconds = Number(flag(args, 'time', quick ? '5' : '60'));
+  const seed = Number(flag(args, 'seed', '1'));
+  const names = flag(args, 'problems', quick ? 'toy,local-mlp,synthetic-small' : 'all');
+  const problems = names === 'all' ? bundledProblemNames() : names.split(',');
+  const load = loadavg();
   const rows: Array<Record<string, unknown>> = [];
-  for (const name of names) {
+  for (const name of problems) {
     const { problem, settings } = loadBundled(name);
     const exact = await exactSearcher.search(problem, settings, { seed, timeLimitS: 120 });
     const optimum = exact.feasible ? exact.objective : Infinity;
+    const cpu0 = process.cpuUsage();
+    const rlResult = await reinforceSearcher().search(problem, settings, { seed, timeLimitS: seconds });
+    const cpu = process.cpuUsage(cpu0);
+    const rl = cell(rlResult, optimum);
+    const evaluations = Math.max(1, rl.evaluations);
     const row: Record<string, unknown> = {
       problem: name,
       layers: problem.layers.length,
@@ -67,35 +85,76 @@ async function table(args: string[]): Promise<void> {
       optimum: exact.feasible ? exact.objective : null,
       proven: exact.provenOptimal ?? false,
       exactSeconds: exact.seconds,
+      rl,
+      rlCpuSeconds: (cpu.user + cpu.system) / 1e6,
+      'rl+polish': cell(await reinforceSearcher({ polish: true }).search(problem, settings, { seed, maxEvaluations: evaluations }), optimum),
     };
-    for (const [label, make] of METHODS) {
-      row[`${label}@evals`] = cell(await make().search(problem, settings, { seed, maxEvaluations: evaluations }), optimum);
-      row[`${label}@time`] = cell(await make().search(problem, settings, { seed, timeLimitS: seconds }), optimum);
-      process.stderr.write(`${name} ${label} done\n`);
+    for (const method of BASELINES) {
+      row[`${method}@evals`] = cell(await searcherByName(method).search(problem, settings, { seed, maxEvaluations: evaluations }), optimum);
+      if (equalTime) row[`${method}@time`] = cell(await searcherByName(method).search(problem, settings, { seed, timeLimitS: Math.max(0.1, rl.seconds) }), optimum);
     }
+    process.stderr.write(`${name}: rl ${rl.ratio?.toFixed(4) ?? 'inf.'} in ${rl.seconds.toFixed(1)} s\n`);
     rows.push(row);
   }
-  const fmt = (c: Cell) => (c.ratio === null ? 'inf.' : c.ratio.toFixed(4)) + ` (${c.seconds.toFixed(1)} s)`;
-  const head = ['problem', 'L', 'optimum (exact s)', ...METHODS.map(([m]) => `${m} @${evaluations} ev`), ...METHODS.map(([m]) => `${m} @${seconds} s`)];
+  const ratio = (c: Cell) => (c.ratio === null ? 'inf.' : c.ratio.toFixed(4));
+  const fmt = (c: Cell) => `${ratio(c)} (${c.seconds.toFixed(1)} s)`;
+  const head = [
+    'problem', 'L', 'K', 'optimum (exact s)', 'RL ratio', 'RL s (cpu s)', 'RL evaluations', 'RL feasible', 'RL+polish @ RL evals',
+    ...BASELINES.map((m) => `${m} @ RL evals`), ...(equalTime ? BASELINES.map((m) => `${m} @ RL s`) : []),
+  ];
   const lines = [
     `| ${head.join(' | ')} |`,
     `|${head.map(() => '---').join('|')}|`,
-    ...rows.map((r) =>
-      `| ${[
-        r.problem,
-        r.layers,
+    ...rows.map((r) => {
+      const rl = r.rl as Cell;
+      return `| ${[
+        r.problem, r.layers, r.types,
         `${r.optimum === null ? 'infeasible' : Number(r.optimum).toPrecision(6)} (${Number(r.exactSeconds).toFixed(1)} s${r.proven ? '' : ', not proven'})`,
-        ...METHODS.map(([m]) => fmt(r[`${m}@evals`] as Cell)),
-        ...METHODS.map(([m]) => fmt(r[`${m}@time`] as Cell)),
-      ].join(' | ')} |`,
-    ),
+        ratio(rl), `${rl.seconds.toFixed(1)} (${Number(r.rlCpuSeconds).toFixed(1)})`, rl.evaluations, rl.feasible ? 'yes' : 'no',
+        fmt(r['rl+polish'] as Cell),
+        ...BASELINES.map((m) => fmt(r[`${m}@evals`] as Cell)),
+        ...(equalTime ? BASELINES.map((m) => fmt(r[`${m}@time`] as Cell)) : []),
+      ].join(' | ')} |`;
+    }),
   ];
-  const md = `# Agent benchmark\n\nRatio to the exact optimum (1 = optimal; inf. = no feasible placement found), seconds in brackets; seed ${seed}; ${evaluations} simulator evaluations, or ${seconds} s of wall time, per run. Evaluations: simulator score() calls plus exact-decoder labels.\n\n${lines.join('\n')}\n`;
+  const md = [
+    '# Agent benchmark',
+    '',
+    `Command: \`npm run bench:agent -- ${args.join(' ')}\`. Seed ${seed}; tfjs backend ${backend}; RL alone (\`reinforce\`, no polish) with a ${seconds} s wall-time limit, as \`placer train --time-limit ${seconds} --no-polish\` runs it (it stops earlier once restarts stop improving). Ratio = objective / proven optimum (1 = optimal; inf. = no feasible placement found). RL+polish and the baselines get the evaluations RL used (simulator score() calls plus exact-decoder labels)${equalTime ? ', and the baselines also RL\'s wall time' : ''}; seconds in brackets.`,
+    '',
+    `Machine: ${cpus().length} cores, shared; load average at the start ${load.map((x) => x.toFixed(2)).join(', ')} (1, 5, 15 min), at the end ${loadavg().map((x) => x.toFixed(2)).join(', ')}. Wall-clock seconds are noisy under that load; cpu s is this process's CPU time.`,
+    '',
+    ...lines,
+    '',
+  ].join('\n');
   const dir = join(PACKAGE_ROOT, 'experiments', 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'agent-bench.md'), md);
-  writeFileSync(join(dir, 'agent-bench.json'), JSON.stringify({ evaluations, seconds, seed, rows }, null, 2) + '\n');
+  const base = quick ? 'agent-bench-quick' : 'agent-bench';
+  writeFileSync(join(dir, `${base}.md`), md);
+  writeFileSync(join(dir, `${base}.json`), JSON.stringify({ seconds, seed, backend, loadAverage: { start: load, end: loadavg() }, rows }, null, 2) + '\n');
   process.stdout.write(md);
+}
+
+/** Per backend: ms per forward pass and per REINFORCE update (batch 64) of the default policy, on three chain lengths. */
+async function backends(): Promise<void> {
+  const lines = ['| backend | problem | L | forward ms | update ms |', '|---|---|---|---|---|'];
+  for (const backend of ['cpu', 'wasm']) {
+    try {
+      await useBackend(backend);
+    } catch (error) {
+      lines.push(`| ${backend} | (does not load: ${(error as Error).message}) | | | |`);
+      continue;
+    }
+    for (const name of ['vgg16', 'synthetic-60', 'gpt2-medium']) {
+      const { problem, settings } = loadBundled(name);
+      const trainer = new ReinforceTrainer(problem, settings, DEFAULT_REINFORCE_CONFIG, { seed: 1, iterations: 1 });
+      const timing = trainer.timeNetwork(3, 20);
+      trainer.dispose();
+      lines.push(`| ${backend} | ${name} | ${problem.layers.length} | ${timing.forwardMs.toFixed(1)} | ${timing.updateMs.toFixed(1)} |`);
+      process.stderr.write(`${lines[lines.length - 1]}\n`);
+    }
+  }
+  process.stdout.write(`load average ${loadavg().map((x) => x.toFixed(2)).join(', ')}\n${lines.join('\n')}\n`);
 }
 
 /** Encoder comparison: the same problem, seed and number of updates for each encoder; quality reached and seconds. */
@@ -118,10 +177,7 @@ async function encoders(args: string[]): Promise<void> {
       const started = performance.now();
       const result = await trainer.run();
       const total = (performance.now() - started) / 1000;
-      // Network time alone: forward + backward passes timed on their own.
-      const t0 = performance.now();
-      for (let i = 0; i < 5; i++) trainer.policy.distribution((trainer as unknown as { inputs: never }).inputs);
-      const forwardMs = (performance.now() - t0) / 5;
+      const { forwardMs } = trainer.timeNetwork(0, 5);
       trainer.dispose();
       lines.push(`| ${encoder} (seed ${seed}) | ${(result.objective / exact.objective).toFixed(4)} | ${total.toFixed(1)} | ${forwardMs.toFixed(1)} (forward) | ${firstWithin ?? 'never'} |`);
       process.stderr.write(`${lines[lines.length - 1]}\n`);
@@ -131,10 +187,11 @@ async function encoders(args: string[]): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  await selectBackend(process.env.PLACER_BACKEND ?? 'auto', (line) => process.stderr.write(`placer: ${line}\n`));
   const args = process.argv.slice(2);
+  if (args[0] === '--backends') return backends();
+  const backend = await selectBackend(process.env.PLACER_BACKEND ?? 'auto', (line) => process.stderr.write(`placer: ${line}\n`));
   if (args[0] === '--encoders') await encoders(args.slice(1));
-  else await table(args);
+  else await table(args, backend);
 }
 
 main().catch((error: unknown) => {

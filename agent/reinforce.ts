@@ -571,6 +571,29 @@ export class ReinforceTrainer {
     await this.optimizer.setWeights(list);
   }
 
+  /** Network time alone (benchmarks): mean ms of a forward pass and of one update on a synthetic batch of `batchSize`. */
+  timeNetwork(warmup: number, repeats: number): { forwardMs: number; updateMs: number } {
+    const L = this.sim.layerCount;
+    const K = this.sim.typeCount;
+    const B = this.config.batchSize;
+    const batch: PolicyBatch = {
+      oneHot: new Float32Array(B * L * K).map((_, i) => (i % K === 0 ? 1 : 0)),
+      same: new Float32Array(B * L),
+      stayAllowed: new Float32Array(B * L),
+      advantages: new Float32Array(B).map((_, i) => i / B - 0.5),
+    };
+    for (let i = 0; i < warmup; i++) {
+      this.policy.distribution(this.inputs);
+      this.applyUpdate(batch, 0.01);
+    }
+    let t = performance.now();
+    for (let i = 0; i < repeats; i++) this.policy.distribution(this.inputs);
+    const forwardMs = (performance.now() - t) / repeats;
+    t = performance.now();
+    for (let i = 0; i < repeats; i++) this.applyUpdate(batch, 0.01);
+    return { forwardMs, updateMs: (performance.now() - t) / repeats };
+  }
+
   dispose(): void {
     disposeInputs(this.inputs);
     this.optimizer.dispose();
