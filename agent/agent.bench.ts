@@ -8,6 +8,7 @@
  *   npm run bench:agent -- [--time 60] [--problems all|a,b] [--seed 1] [--equal-time]
  *   npm run bench:agent -- --quick          (smoke run: 3 small problems, 5 s; agent-bench-quick.*)
  *   npm run bench:agent -- --backends       (ms per forward pass and per update on cpu and wasm)
+ *   npm run bench:agent -- --transfer [--pairs a:b,c:d] [--source-updates 100] [--updates 30]   (transfer.md/.json)
  *   npm run bench:agent -- --encoders [problem=vgg16] [iterations=150]   (encoder comparison)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,8 @@ import { bundledProblem, bundledProblemNames, PACKAGE_ROOT } from '../env/bundle
 import { loadProblem } from '../env/load.js';
 import { DEFAULT_SETTINGS, type Settings } from '../env/problem.js';
 import { exactSearcher } from './exact.js';
-import { ENCODER_KINDS } from './policy.js';
+import * as tf from '@tensorflow/tfjs';
+import { ENCODER_KINDS, PolicyNetwork } from './policy.js';
 import { DEFAULT_REINFORCE_CONFIG, ReinforceTrainer, reinforceSearcher } from './reinforce.js';
 import type { SearchResult } from './searcher.js';
 import { searcherByName } from './searchers.js';
@@ -157,6 +159,100 @@ async function backends(): Promise<void> {
   process.stdout.write(`load average ${loadavg().map((x) => x.toFixed(2)).join(', ')}\n${lines.join('\n')}\n`);
 }
 
+/**
+ * Transfer: a policy trained on a source problem (restarts off, so the
+ * policy is what was learned), applied to a target with a different number of
+ * layers: zero-shot (its most likely assignment, exactly decoded, as
+ * `placer place --policy` does) and fine-tuned for N updates, against N
+ * updates from a fresh policy. Restarts are off in both arms so that the
+ * comparison is of the starting policy alone; "before decode" is the best
+ * sampled placement after the updates, "final" adds the end-of-run exact and
+ * window decodes. Writes experiments/results/transfer.md and .json.
+ */
+async function transfer(args: string[], backend: string): Promise<void> {
+  const sourceUpdates = Number(flag(args, 'source-updates', '100'));
+  const updates = Number(flag(args, 'updates', '30'));
+  const seed = Number(flag(args, 'seed', '1'));
+  const pairs = flag(args, 'pairs', 'bert-base:gpt2-medium,vgg16:resnet50,synthetic-small:synthetic-60').split(',').map((p) => p.split(':'));
+  const load = loadavg();
+  const noRestarts = { ...DEFAULT_REINFORCE_CONFIG, restartSchedules: [] };
+  interface Arm { beforeDecode: number; final: number | null; seconds: number }
+  interface TransferRow {
+    source: string; target: string; sourceLayers: number; targetLayers: number; sourceRatio: number;
+    zeroShot: { ratio: number | null; seconds: number }; fineTuned: Arm; scratch: Arm;
+  }
+  const rows: TransferRow[] = [];
+  const optimumOf = async (problem: ReturnType<typeof loadBundled>['problem'], settings: Settings) => (await exactSearcher.search(problem, settings, { seed, timeLimitS: 120 })).objective;
+  for (const [sourceName, targetName] of pairs) {
+    const source = loadBundled(sourceName);
+    const target = loadBundled(targetName);
+    const sourceOptimum = await optimumOf(source.problem, source.settings);
+    const targetOptimum = await optimumOf(target.problem, target.settings);
+    const trainer = new ReinforceTrainer(source.problem, source.settings, noRestarts, { seed, iterations: sourceUpdates });
+    const sourceResult = await trainer.run();
+    const weights = trainer.policy.weights();
+    const config = trainer.policy.config;
+    trainer.dispose();
+    const arm = async (fromSource: boolean): Promise<Arm> => {
+      const policy = fromSource ? PolicyNetwork.fromWeights(config, Object.fromEntries(Object.entries(weights).map(([k, t]) => [k, t.clone()]))) : undefined;
+      let beforeDecode = NaN;
+      const started = performance.now();
+      const run = new ReinforceTrainer(target.problem, target.settings, noRestarts, {
+        seed, iterations: updates, policy,
+        onIteration: (row) => { beforeDecode = row.bestObjective; },
+      });
+      const result = await run.run();
+      const seconds = (performance.now() - started) / 1000;
+      run.dispose();
+      policy?.dispose();
+      return { beforeDecode: beforeDecode / targetOptimum, final: result.feasible ? result.objective / targetOptimum : null, seconds };
+    };
+    const zeroPolicy = PolicyNetwork.fromWeights(config, Object.fromEntries(Object.entries(weights).map(([k, t]) => [k, t.clone()])));
+    const zeroTrainer = new ReinforceTrainer(target.problem, target.settings, { ...noRestarts, warmStart: false }, { seed, iterations: 0, policy: zeroPolicy });
+    const t0 = performance.now();
+    const zero = zeroTrainer.zeroShot();
+    const zeroSeconds = (performance.now() - t0) / 1000;
+    zeroTrainer.dispose();
+    zeroPolicy.dispose();
+    const fineTuned = await arm(true);
+    const scratch = await arm(false);
+    tf.dispose(Object.values(weights));
+    const row: TransferRow = {
+      source: sourceName, target: targetName, sourceLayers: source.problem.layers.length, targetLayers: target.problem.layers.length,
+      sourceRatio: sourceResult.objective / sourceOptimum,
+      zeroShot: { ratio: zero.feasible ? zero.objective / targetOptimum : null, seconds: zeroSeconds },
+      fineTuned, scratch,
+    };
+    process.stderr.write(`${JSON.stringify(row)}\n`);
+    rows.push(row);
+  }
+  const r = (x: number | null) => (x === null || !Number.isFinite(x) ? 'inf.' : x.toFixed(4));
+  const lines = [
+    `| source → target | source ratio after ${sourceUpdates} updates | zero-shot | fine-tuned ${updates} updates: before decode / final (s) | from scratch ${updates} updates: before decode / final (s) |`,
+    '|---|---|---|---|---|',
+    ...rows.map((row) => {
+      const f = row.fineTuned;
+      const sc = row.scratch;
+      return `| ${row.source} (${row.sourceLayers}) → ${row.target} (${row.targetLayers}) | ${r(row.sourceRatio)} | ${r(row.zeroShot.ratio)} (${row.zeroShot.seconds.toFixed(1)} s) | ${r(f.beforeDecode)} / ${r(f.final)} (${f.seconds.toFixed(1)} s) | ${r(sc.beforeDecode)} / ${r(sc.final)} (${sc.seconds.toFixed(1)} s) |`;
+    }),
+  ];
+  const md = [
+    '# Transfer',
+    '',
+    `Command: \`npm run bench:agent -- ${args.join(' ')}\`. Seed ${seed}; tfjs backend ${backend}; ratios to the proven optimum of the target (1 = optimal). A policy trained ${sourceUpdates} updates on the source (restarts off), then on the target: zero-shot (the policy's most likely assignment, exactly decoded, no heuristic warm start), fine-tuned ${updates} updates, and ${updates} updates from a fresh policy (restarts off in both; heuristic warm start on in both). Before decode: best sampled placement after the updates; final: with the end-of-run exact and window decodes.`,
+    '',
+    `Load average at the start ${load.map((x) => x.toFixed(2)).join(', ')}, at the end ${loadavg().map((x) => x.toFixed(2)).join(', ')} (2 cores, shared).`,
+    '',
+    ...lines,
+    '',
+  ].join('\n');
+  const dir = join(PACKAGE_ROOT, 'experiments', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'transfer.md'), md);
+  writeFileSync(join(dir, 'transfer.json'), JSON.stringify({ seed, backend, sourceUpdates, updates, loadAverage: { start: load, end: loadavg() }, rows }, null, 2) + '\n');
+  process.stdout.write(md);
+}
+
 /** Encoder comparison: the same problem, seed and number of updates for each encoder; quality reached and seconds. */
 async function encoders(args: string[]): Promise<void> {
   const name = args[0] ?? 'vgg16';
@@ -191,6 +287,7 @@ async function main(): Promise<void> {
   if (args[0] === '--backends') return backends();
   const backend = await selectBackend(process.env.PLACER_BACKEND ?? 'auto', (line) => process.stderr.write(`placer: ${line}\n`));
   if (args[0] === '--encoders') await encoders(args.slice(1));
+  else if (args[0] === '--transfer') await transfer(args, backend);
   else await table(args, backend);
 }
 

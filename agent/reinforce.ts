@@ -66,6 +66,8 @@ export interface ReinforceConfig {
    * a run's type can spread into its neighbours). 0 turns it off.
    */
   refineWindow: number;
+  /** The window decode also allows, at each layer, the type each of the best `eliteSize` distinct feasible sampled assignments gives it (the policy's best proposals, recombined exactly). */
+  eliteSize: number;
   /** Window-decode passes at the end (each from the previous result; stops when one does not improve). */
   refinePasses: number;
   /** Also window-decode the best assignment every this many updates, so the incumbent the policy sees improves (0: never). */
@@ -104,6 +106,7 @@ export const DEFAULT_REINFORCE_CONFIG: ReinforceConfig = {
   exactDecode: true,
   refineWindow: 0.25,
   refinePasses: 6,
+  eliteSize: 8,
   refineEvery: 20,
   defaultIterations: 300,
   patience: 20,
@@ -182,6 +185,8 @@ export class ReinforceTrainer {
   private readonly cache = new Map<string, { feasible: boolean; violation: number; objective: number }>();
   private readonly runnable: Int32Array[];
   private rewardScale = REWARD_SCALE_FALLBACK;
+  /** The best distinct feasible assignments decoded so far (at most eliteSize), best first. */
+  private readonly elite: Array<{ key: string; assignment: Int32Array; objective: number }> = [];
   private incumbentKey = '';
 
   constructor(
@@ -377,7 +382,18 @@ export class ReinforceTrainer {
     this.tracker.offer(this.sim);
     const result = { feasible: this.sim.feasible, violation: this.sim.violation, objective: this.sim.objectiveValue };
     this.cache.set(key, result);
+    if (result.feasible) this.offerElite(key, assignment, result.objective);
     return result;
+  }
+
+  private offerElite(key: string, assignment: ArrayLike<number>, objective: number): void {
+    const { elite } = this;
+    const size = this.config.eliteSize;
+    if (size <= 0 || (elite.length >= size && objective >= elite[elite.length - 1].objective)) return;
+    let at = elite.length;
+    while (at > 0 && elite[at - 1].objective > objective) at--;
+    elite.splice(at, 0, { key, assignment: Int32Array.from(assignment), objective });
+    if (elite.length > size) elite.pop();
   }
 
   /** After the best changed: new incumbent feature, and the reward scale from the first feasible placement. */
@@ -463,6 +479,7 @@ export class ReinforceTrainer {
           const k = assignment[j];
           if (k >= 0 && this.runnable[l].includes(k)) mask[l * K + k] = 1;
         }
+        for (const { assignment: e } of this.elite) mask[l * K + e[l]] = 1;
       }
       const left = this.options.timeLimitS !== undefined ? Math.max(0.5, this.options.timeLimitS - tracker.seconds()) : undefined;
       const decoded = solveExact(this.problem, this.settings, { allowedTypes: mask, upperBound: tracker.bestObjective * (1 - 1e-9), timeLimitS: left });
