@@ -239,7 +239,7 @@ async function transfer(args: string[], backend: string): Promise<void> {
   const md = [
     '# Transfer',
     '',
-    `Command: \`npm run bench:agent -- ${args.join(' ')}\`. Seed ${seed}; tfjs backend ${backend}; ratios to the proven optimum of the target (1 = optimal). A policy trained ${sourceUpdates} updates on the source (restarts off), then on the target: zero-shot (the policy's most likely assignment, exactly decoded, no heuristic warm start), fine-tuned ${updates} updates, and ${updates} updates from a fresh policy (restarts off in both; heuristic warm start on in both). Before decode: best sampled placement after the updates; final: with the end-of-run exact and window decodes.`,
+    `Command: \`npm run bench:agent -- ${args.join(' ')}\`. Seed ${seed}; tfjs backend ${backend}; ratios to the proven optimum of the target (1 = optimal). A policy trained ${sourceUpdates} updates on the source (restarts off), then on the target: zero-shot (the policy's most likely assignment, exactly decoded, no heuristic warm start), fine-tuned ${updates} updates, and ${updates} updates from a fresh policy (restarts off in both; heuristic warm start on in both). Before decode: the best placement after the updates (sampled, plus the window decode that runs every 20 updates); final: with the end-of-run exact and window decodes.`,
     '',
     `Load average at the start ${load.map((x) => x.toFixed(2)).join(', ')}, at the end ${loadavg().map((x) => x.toFixed(2)).join(', ')} (2 cores, shared).`,
     '',
