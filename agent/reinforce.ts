@@ -116,7 +116,7 @@ export const DEFAULT_REINFORCE_CONFIG: ReinforceConfig = {
     { learningRate: 0.03, entropyStart: 0.03, entropyEnd: 0.003 },
   ],
   restartAfter: 150,
-  idleRestarts: 4,
+  idleRestarts: 30,
   entropyDecayUpdates: 100,
   polish: false,
   polishShare: 0.2,
