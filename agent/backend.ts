@@ -10,9 +10,9 @@ import { backendAvailable, useBackend } from '../env/real/backends.js';
 /**
  * Without a native backend the policy trains on wasm: measured on this
  * project's 2-core machine (agent/agent.bench.ts --backends; README "The
- * agent"), one REINFORCE update of the conv policy (batch 64) takes 10 ms on
- * wasm against 23-78 ms on cpu (21 to 123 layers), and a forward pass 1-2 ms
- * against 3-17 ms. cpu is the fallback when wasm does not load.
+ * agent"), one REINFORCE update of the conv policy (batch 64) takes 11-15 ms on
+ * wasm against 23-86 ms on cpu (21 to 123 layers), and a forward pass 1-2 ms
+ * against 4-20 ms. cpu is the fallback when wasm does not load.
  */
 export const AGENT_SMALL_TENSOR_BACKEND = 'wasm';
 
@@ -36,7 +36,7 @@ export async function selectBackend(requested = 'auto', log: (line: string) => v
   }
   try {
     await useBackend(AGENT_SMALL_TENSOR_BACKEND);
-    log(`tfjs backend "${tf.getBackend()}" (no tfjs-node here; wasm: measured 4-6x faster per update than cpu for this network)`);
+    log(`tfjs backend "${tf.getBackend()}" (no tfjs-node here; wasm: measured 2-6x faster per update than cpu for this network)`);
     return AGENT_SMALL_TENSOR_BACKEND;
   } catch {
     await useBackend('cpu');
