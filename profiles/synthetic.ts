@@ -34,6 +34,9 @@ const ARCHETYPES: readonly Archetype[] = [
   { name: 'accel', price: 1.34, flops: 38e12, memoryBandwidth: 490e9, memoryShare: [0.5, 1.1], bandwidth: 1.56e9, count: [2, 4], overheadMs: 0.03, cannotEmbed: true },
   { name: 'gpu-mid', price: 3.06, flops: 10e12, memoryBandwidth: 680e9, memoryShare: [0.3, 0.6], bandwidth: 1.25e9, count: [2, 6], overheadMs: 0.015, cannotEmbed: false },
   { name: 'cpu-large', price: 2.0, flops: 1.2e12, memoryBandwidth: 60e9, memoryShare: [2, 4], bandwidth: 3.1e9, count: [2, 8], overheadMs: 0.01, cannotEmbed: false },
+  // Appended (never inserted) so problems of up to 6 types stay bit-identical.
+  { name: 'gpu-xl', price: 8.2, flops: 120e12, memoryBandwidth: 3.3e12, memoryShare: [1, 2], bandwidth: 12.5e9, count: [1, 4], overheadMs: 0.012, cannotEmbed: false },
+  { name: 'accel-small', price: 0.9, flops: 8e12, memoryBandwidth: 200e9, memoryShare: [0.2, 0.5], bandwidth: 1.25e9, count: [2, 8], overheadMs: 0.03, cannotEmbed: true },
 ];
 
 type Kind = 'conv' | 'dense' | 'embedding' | 'memory' | 'attention';
