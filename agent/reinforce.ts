@@ -575,7 +575,8 @@ export class ReinforceTrainer {
         tensor.dispose();
         continue;
       }
-      tensors[`adam/${String(index++).padStart(5, '0')}/${this.policy.shortName(name)}`] = tensor;
+      // getWeights hands out Adam's own slot variables: copies, so that the caller may dispose them.
+      tensors[`adam/${String(index++).padStart(5, '0')}/${this.policy.shortName(name)}`] = tensor.clone();
     }
     return { iterations, tensors };
   }
