@@ -11,7 +11,8 @@
  *   npm run bench:agent -- --transfer [--pairs a:b,c:d] [--source-updates 100] [--updates 30]   (transfer.md/.json)
  *   npm run bench:agent -- --encoders [problem=vgg16] [iterations=150]   (encoder comparison)
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../env/atomic-write.js';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { selectBackend } from './backend.js';
@@ -132,8 +133,8 @@ async function table(args: string[], backend: string): Promise<void> {
   const dir = join(PACKAGE_ROOT, 'experiments', 'results');
   mkdirSync(dir, { recursive: true });
   const base = quick ? 'agent-bench-quick' : 'agent-bench';
-  writeFileSync(join(dir, `${base}.md`), md);
-  writeFileSync(join(dir, `${base}.json`), JSON.stringify({ seconds, seed, backend, loadAverage: { start: load, end: loadavg() }, rows }, null, 2) + '\n');
+  writeFileAtomic(join(dir, `${base}.md`), md);
+  writeFileAtomic(join(dir, `${base}.json`), JSON.stringify({ seconds, seed, backend, loadAverage: { start: load, end: loadavg() }, rows }, null, 2) + '\n');
   process.stdout.write(md);
 }
 
@@ -248,8 +249,8 @@ async function transfer(args: string[], backend: string): Promise<void> {
   ].join('\n');
   const dir = join(PACKAGE_ROOT, 'experiments', 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'transfer.md'), md);
-  writeFileSync(join(dir, 'transfer.json'), JSON.stringify({ seed, backend, sourceUpdates, updates, loadAverage: { start: load, end: loadavg() }, rows }, null, 2) + '\n');
+  writeFileAtomic(join(dir, 'transfer.md'), md);
+  writeFileAtomic(join(dir, 'transfer.json'), JSON.stringify({ seed, backend, sourceUpdates, updates, loadAverage: { start: load, end: loadavg() }, rows }, null, 2) + '\n');
   process.stdout.write(md);
 }
 

@@ -5,21 +5,9 @@ import { useBackend } from './backends.js';
 import { stepBatch, type ModelSpec } from './model.js';
 import { runPipeline, type StagePlan } from './pipeline.js';
 import { StageModel } from './stage.js';
+import { tinyModelSpec } from './tiny-model.fixture.js';
 
-const tiny: ModelSpec = {
-  name: 'tiny',
-  inputShape: [8],
-  microBatchSize: 6,
-  seed: 3,
-  loss: 'softmaxCrossEntropy',
-  optimizer: { name: 'sgd', learningRate: 0.5 },
-  data: { kind: 'teacher', seed: 5, batches: 1 },
-  layers: [
-    { name: 'a', type: 'dense', config: { units: 16, activation: 'relu' } },
-    { name: 'b', type: 'dense', config: { units: 12, activation: 'tanh' } },
-    { name: 'c', type: 'dense', config: { units: 4 } },
-  ],
-};
+const tiny: ModelSpec = tinyModelSpec(6);
 const M = 3;
 
 /** The unsplit model's gradients of step 0, summed over the M micro-batches, in this thread on cpu. */

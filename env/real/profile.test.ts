@@ -5,21 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelSpec } from './model.js';
 import { profileModel } from './profile.js';
+import { tinyModelSpec } from './tiny-model.fixture.js';
 
-const tiny: ModelSpec = {
-  name: 'tiny',
-  inputShape: [8],
-  microBatchSize: 4,
-  seed: 3,
-  loss: 'softmaxCrossEntropy',
-  optimizer: { name: 'sgd', learningRate: 0.5 },
-  data: { kind: 'teacher', seed: 5, batches: 1 },
-  layers: [
-    { name: 'a', type: 'dense', config: { units: 16, activation: 'relu' } },
-    { name: 'b', type: 'dense', config: { units: 12, activation: 'tanh' } },
-    { name: 'c', type: 'dense', config: { units: 4 } },
-  ],
-};
+const tiny: ModelSpec = tinyModelSpec(4);
 
 test('profile: one row per (layer, type), from stage chains, non-negative, with the optimizer share', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'placer-profile-test-'));
