@@ -11,6 +11,13 @@ export interface SearchOptions {
   maxEvaluations?: number;
   /** Stop after this many seconds and return the best so far. */
   timeLimitS?: number;
+  /**
+   * Stop soon (within a second or so, in any phase) when aborted, e.g. by
+   * Ctrl-C: the searcher returns the best found so far, as with a time limit.
+   * Long synchronous work must poll `signal.aborted` and yield to the event
+   * loop now and then, or the signal's handler never runs.
+   */
+  signal?: AbortSignal;
   /** Called now and then with the state of the search, for progress bars. */
   onProgress?: (progress: SearchProgress) => void;
 }
