@@ -35,6 +35,8 @@ export interface ExactOptions {
   /** Only placements strictly better than this objective are of interest (prunes more). */
   upperBound?: number;
   timeLimitS?: number;
+  /** Stop (incomplete) rather than create more than this many labels: an evaluation budget. Default Infinity. */
+  maxLabels?: number;
   onProgress?: SearchOptions['onProgress'];
   /** What to minimise; defaults to the settings' objective. */
   goal?: ExactGoal;
@@ -79,6 +81,7 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
   const deadline = constrained && settings.objective === 'cost' ? settings.deadline : Infinity;
   const beamWidth = options.beamWidth ?? Infinity;
   const deadlineAt = options.timeLimitS !== undefined ? started + options.timeLimitS * 1000 : Infinity;
+  const maxLabels = options.maxLabels ?? Infinity;
   const { forwardMs, backwardMs, types } = problem;
   const paramBytes = problem.layers.map((layer) => layer.paramBytes);
   const activationBytes = problem.layers.map((layer) => layer.activationBytes);
@@ -323,9 +326,11 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
   let complete = beamWidth === Infinity;
   let checks = 0;
 
-  function insert(label: Label, next: number): void {
+  /** Files `label`; false when the label budget is spent (the label is dropped and the search must stop). */
+  function insert(label: Label, next: number): boolean {
     const bucket = buckets[next * (K + 1) + label.lastType + 1];
-    for (const other of bucket) if (dominates(other, label)) return;
+    for (const other of bucket) if (dominates(other, label)) return true;
+    if (labels >= maxLabels) return false;
     let kept = 0;
     for (let i = 0; i < bucket.length; i++) if (!dominates(label, bucket[i])) bucket[kept++] = bucket[i];
     bucket.length = kept;
@@ -335,6 +340,7 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
       incumbent = label.bound;
       best = label;
     }
+    return true;
   }
 
   outer: for (let i = 0; i < L; i++) {
@@ -396,7 +402,10 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
               };
               label.bound = lowerBound(label, j + 1);
               if (label.bound >= incumbent) continue;
-              insert(label, j + 1);
+              if (!insert(label, j + 1)) {
+                complete = false;
+                break outer;
+              }
             }
           }
         }
@@ -552,8 +561,9 @@ const reFind = (value: number) => (Number.isFinite(value) ? value * (1 + 1e-12) 
  */
 export function warmStart(
   problem: Problem, settings: Settings, config: ExactConfig = DEFAULT_EXACT_CONFIG, timeLimitS?: number,
-  goalOptions: Pick<ExactOptions, 'goal' | 'constrained'> = {},
+  goalOptions: Pick<ExactOptions, 'goal' | 'constrained' | 'maxLabels'> = {},
 ): { placement: Placement | null; value: number; labels: number } {
+  const maxLabels = goalOptions.maxLabels ?? Infinity;
   const started = performance.now();
   let placement: Placement | null = null;
   let value = Infinity;
@@ -561,8 +571,8 @@ export function warmStart(
   let idle = 0;
   for (const beamWidth of config.warmStartBeams) {
     const left = timeLimitS !== undefined ? timeLimitS - (performance.now() - started) / 1000 : undefined;
-    if (left !== undefined && left <= 0) break;
-    const pass = solveExact(problem, settings, { ...goalOptions, beamWidth, upperBound: reFind(value), timeLimitS: left });
+    if ((left !== undefined && left <= 0) || labels >= maxLabels) break;
+    const pass = solveExact(problem, settings, { ...goalOptions, beamWidth, upperBound: reFind(value), timeLimitS: left, maxLabels: maxLabels - labels });
     labels += pass.labels;
     if (pass.placement && pass.value < value) {
       placement = pass.placement;
@@ -582,13 +592,15 @@ export function createExactSearcher(config: Partial<ExactConfig> = {}): Searcher
       const started = performance.now();
       const elapsed = () => (performance.now() - started) / 1000;
       const trace: TracePoint[] = [];
-      // The warm start may use half the time limit at most.
-      const warm = warmStart(problem, settings, full, options.timeLimitS !== undefined ? options.timeLimitS / 2 : undefined);
+      // The warm start may use half the time limit at most; its labels and the DP's count against maxEvaluations.
+      const maxLabels = options.maxEvaluations ?? Infinity;
+      const warm = warmStart(problem, settings, full, options.timeLimitS !== undefined ? options.timeLimitS / 2 : undefined, { maxLabels });
       let labels = warm.labels;
       if (warm.placement) trace.push({ evaluations: labels, seconds: elapsed(), bestObjective: warm.value });
       const exact = solveExact(problem, settings, {
         upperBound: reFind(warm.value),
         timeLimitS: options.timeLimitS !== undefined ? Math.max(0, options.timeLimitS - elapsed()) : undefined,
+        maxLabels: maxLabels - labels,
         onProgress: options.onProgress,
       });
       labels += exact.labels;
