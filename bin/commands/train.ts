@@ -15,8 +15,11 @@ import { placementJson } from '../../agent/export.js';
 import { ENCODER_KINDS, type EncoderKind, type PolicyNetwork } from '../../agent/policy.js';
 import { fileIO, loadPolicy, loadTensors, savePolicy, saveTensors } from '../../agent/policy-io.js';
 import {
+  DECODER_KINDS,
   DEFAULT_REINFORCE_CONFIG,
   ReinforceTrainer,
+  withLearningRate,
+  type DecoderKind,
   type HistoryRow,
   type ReinforceConfig,
   type TrainerState,
@@ -35,7 +38,8 @@ export interface TrainCommandOptions extends ProblemOptions {
   backend: string;
   encoder?: EncoderKind;
   batchSize?: number;
-  polish: boolean;
+  decoder: DecoderKind;
+  learningRate?: number;
   quick?: boolean;
   progress: boolean;
 }
@@ -70,7 +74,12 @@ export function addTrainingOptions(command: Command): Command {
     .option('--backend <name>', 'tfjs backend: auto, cpu, wasm, tensorflow, tensorflow-gpu', 'auto')
     .addOption(new Option('--encoder <kind>', `chain encoder of a new policy (default ${DEFAULT_REINFORCE_CONFIG.policy.encoder ?? 'conv'})`).choices([...ENCODER_KINDS]))
     .option('--batch-size <n>', `sampled placements per update (default ${DEFAULT_REINFORCE_CONFIG.batchSize})`, positiveInteger('--batch-size'))
-    .option('--no-polish', 'skip the final local-search polish (RL alone)')
+    .addOption(new Option('--decoder <kind>', 'none: the policy alone (method reinforce); dp: plus exact decodes of its best placement (method reinforce-dp), every label counted as an evaluation').choices([...DECODER_KINDS]).default('none'))
+    .option('--learning-rate <x>', 'learning rate of every schedule (0 freezes the policy)', (v) => {
+      const n = Number(v);
+      if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new UserError(`--learning-rate must be a number >= 0, got "${v}"`);
+      return n;
+    })
     .option('--no-progress', 'no progress bar on stderr')
     .option('--quick', 'a smoke run: 5 updates of 8 samples');
 }
@@ -113,8 +122,9 @@ export async function trainCommand(
     ...DEFAULT_REINFORCE_CONFIG,
     policy: { ...DEFAULT_REINFORCE_CONFIG.policy, ...(options.encoder ? { encoder: options.encoder } : {}) },
     ...(options.batchSize ? { batchSize: options.batchSize } : {}),
-    polish: options.polish,
+    decoder: options.decoder ?? 'none',
   };
+  if (options.learningRate !== undefined) config = withLearningRate(config, options.learningRate);
   let iterations = options.iterations;
   if (options.quick) {
     config = { ...config, batchSize: 8 };
@@ -130,7 +140,7 @@ export async function trainCommand(
     if (resume.layerCount !== problem.layers.length || resume.typeCount !== problem.types.length) {
       throw new UserError(`--resume: the checkpoint is of a problem with ${resume.layerCount} layers and ${resume.typeCount} types, not this one (${problem.layers.length}, ${problem.types.length})`);
     }
-    config = { ...resume.config, polish: options.polish };
+    config = resume.config;
     policy = (await loadPolicy(join(options.resume, 'policy'))).policy;
     const oldHistory = join(options.resume, 'history.csv');
     if (existsSync(oldHistory)) {
@@ -139,10 +149,10 @@ export async function trainCommand(
     log(`resuming ${options.resume} at update ${resume.iteration}`);
   }
   const seed = resume?.seed ?? options.seed;
-  let stopRequested = false;
+  const stop = new AbortController();
   const onSigint = () => {
-    if (stopRequested) process.exit(130);
-    stopRequested = true;
+    if (stop.signal.aborted) process.exit(130);
+    stop.abort();
     log('Ctrl-C: stopping after this update, checkpointing and exporting the best (Ctrl-C again to quit now)');
   };
   process.on('SIGINT', onSigint);
@@ -157,7 +167,7 @@ export async function trainCommand(
     timeLimitS,
     policy,
     resume,
-    shouldStop: () => stopRequested,
+    signal: stop.signal,
     onIteration: async (row, t) => {
       history.push(historyLine(row));
       bar.update(row, iterations);
