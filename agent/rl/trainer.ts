@@ -63,6 +63,8 @@ export interface ReinforceConfig extends Schedule {
   clipNorm: number;
   /** Updates over which the entropy bonus decays from start to end, counted from the (re)start. */
   entropyDecayUpdates: number;
+  /** Ablation: draw from uniform type probabilities and a fixed stay probability instead of the policy (no learning). */
+  uniformProposals: boolean;
   /** Show the best placement so far to the policy as an input feature (the "present duration" to beat). */
   incumbentFeature: boolean;
   /** Best distinct rows replayed in every update (self-imitation); 0: none. */
@@ -100,6 +102,7 @@ export const DEFAULT_REINFORCE_CONFIG: ReinforceConfig = {
   ppoClip: 0.2,
   clipNorm: 1,
   entropyDecayUpdates: 100,
+  uniformProposals: false,
   incumbentFeature: true,
   eliteSize: 4,
   defaultIterations: 300,
@@ -223,7 +226,8 @@ export class ReinforceTrainer {
     let idle = 0;
     let bestAtRestart = tracker.bestFeasible ? tracker.bestObjective : Infinity;
     while (this.iteration < iterations) {
-      if (this.stopped()) break;
+      // Stop when asked, but only once something is scored: a search always returns a placement.
+      if (this.stopped() && tracker.best !== null) break;
       if (this.iteration > 0 && (this.decoder ? tracker.wrapUp(reserve) : tracker.exhausted())) break;
       const before = tracker.evaluations;
       const row = this.update();
@@ -280,6 +284,7 @@ export class ReinforceTrainer {
 
   /** The current stage distribution (one forward pass). */
   distribution(): StageDistribution {
+    if (this.config.uniformProposals) return new StageDistribution(uniformParams(this.limits), this.limits);
     return new StageDistribution(this.policy.distribution(this.inputs), this.limits);
   }
 
@@ -291,7 +296,7 @@ export class ReinforceTrainer {
     const rewards: number[] = [];
     let feasible = 0;
     for (let b = 0; b < rows.size; b++) {
-      if (this.stopped() || tracker.exhausted()) break;
+      if (tracker.best !== null && (this.stopped() || tracker.exhausted())) break;
       const key = rowKey(rows, b);
       const result = this.score(rows, b, key);
       if (result.feasible) feasible++;
@@ -306,7 +311,7 @@ export class ReinforceTrainer {
     const { entropyStart, entropyEnd } = this.schedule();
     const progress = Math.min(1, (this.iteration - this.restartIteration) / Math.max(1, config.entropyDecayUpdates));
     const entropyCoef = entropyStart * Math.pow(entropyEnd / entropyStart, progress);
-    const entropy = all.size >= 2
+    const entropy = all.size >= 2 && !config.uniformProposals
       ? this.learner.update(this.policy, this.inputs, all, Float32Array.from(centredRanks(allRewards)), entropyCoef)
       : this.learner.entropy(this.policy, this.inputs);
     this.refreshIncumbent();
@@ -468,6 +473,18 @@ export class ReinforceTrainer {
     this.learner.dispose();
     if (this.ownsPolicy) this.policy.dispose();
   }
+}
+
+/** Uniform over the runnable types; stay with the fresh policy's prior σ(2) ≈ 0.88 (runs, not a type per layer). */
+function uniformParams(limits: ActionLimits): { probs: Float32Array; stay: Float32Array } {
+  const { layerCount: L, typeCount: K, runnable } = limits;
+  const probs = new Float32Array(L * K);
+  for (let l = 0; l < L; l++) {
+    let n = 0;
+    for (let k = 0; k < K; k++) n += runnable[l * K + k];
+    for (let k = 0; k < K; k++) probs[l * K + k] = runnable[l * K + k] / Math.max(1, n);
+  }
+  return { probs, stay: new Float32Array(L).fill(1 / (1 + Math.exp(-2))) };
 }
 
 export function methodName(decoder: DecoderKind): string {
