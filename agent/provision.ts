@@ -15,7 +15,7 @@
  *   a split made before replicas were added is rarely still the best cut).
  *
  * Every iteration scores every allowed move and applies the one that ranks
- * best by `isBetter` (feasible first, then least violation, then objective):
+ * best by `beats` (agent/tracker.ts) (feasible first, then least violation, then objective):
  * for `time` that is the largest cut in step time, for `cost` it first cuts
  * the step time until the deadline holds (violation), then dollars per step.
  * It stops when no move improves. A move is allowed only while its type has a

@@ -23,7 +23,7 @@
  * The log-probability of one sample is a sum over decisions; each decision's
  * own term is kept (`logProb` [B × L]) for per-decision PPO ratios.
  */
-import type { Placement, Problem, Settings } from '../../env/problem.js';
+import { canRun, type Placement, type Problem, type Settings } from '../../env/problem.js';
 
 /** What the constraints allow while sampling. */
 export interface ActionLimits {
@@ -41,7 +41,7 @@ export function actionLimits(problem: Problem, settings: Settings): ActionLimits
   const L = problem.layers.length;
   const K = problem.types.length;
   const runnable = new Uint8Array(L * K);
-  for (let i = 0; i < L * K; i++) runnable[i] = Number.isNaN(problem.forwardMs[i]) ? 0 : 1;
+  for (let l = 0; l < L; l++) for (let k = 0; k < K; k++) runnable[l * K + k] = canRun(problem, l, k) ? 1 : 0;
   return {
     layerCount: L,
     typeCount: K,

@@ -69,6 +69,8 @@ export interface ReinforceConfig extends Schedule {
   incumbentFeature: boolean;
   /** Best distinct rows replayed in every update (self-imitation); 0: none. */
   eliteSize: number;
+  /** Keep the elite over a restart (else the new policy starts free of the old one's best). */
+  keepElite: boolean;
   /** Updates when neither iterations, maxEvaluations nor timeLimitS is given. */
   defaultIterations: number;
   /** Updates in a row that sample nothing new before the policy counts as converged. */
@@ -105,6 +107,7 @@ export const DEFAULT_REINFORCE_CONFIG: ReinforceConfig = {
   uniformProposals: false,
   incumbentFeature: true,
   eliteSize: 4,
+  keepElite: true,
   defaultIterations: 300,
   patience: 10,
   restartSchedules: [
@@ -269,6 +272,7 @@ export class ReinforceTrainer {
   restart(): void {
     this.restarts++;
     this.restartIteration = this.iteration;
+    if (!this.config.keepElite) this.elite.length = 0;
     this.replacePolicy(PolicyNetwork.create(this.config.policy, this.options.seed * 1009 + this.restarts));
   }
 
