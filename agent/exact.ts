@@ -37,6 +37,10 @@ export interface ExactOptions {
   timeLimitS?: number;
   /** Stop (incomplete) rather than create more than this many labels: an evaluation budget. Default Infinity. */
   maxLabels?: number;
+  /** Use the relaxation bound (default true). Its tables cost O(L²) time before the first label: off for short capped decodes of long chains. */
+  relaxation?: boolean;
+  /** Stop (incomplete) after expanding this many labels (pruned or not): a deterministic cap on the work. Default Infinity. */
+  maxExpansions?: number;
   onProgress?: SearchOptions['onProgress'];
   /** What to minimise; defaults to the settings' objective. */
   goal?: ExactGoal;
@@ -82,6 +86,7 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
   const beamWidth = options.beamWidth ?? Infinity;
   const deadlineAt = options.timeLimitS !== undefined ? started + options.timeLimitS * 1000 : Infinity;
   const maxLabels = options.maxLabels ?? Infinity;
+  const maxExpansions = options.maxExpansions ?? Infinity;
   const { forwardMs, backwardMs, types } = problem;
   const paramBytes = problem.layers.map((layer) => layer.paramBytes);
   const activationBytes = problem.layers.map((layer) => layer.activationBytes);
@@ -147,7 +152,7 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
     }
   }
   const freeUnits = new Float64Array(K);
-  const relaxation = goal === 'price' ? null : relaxedTables(problem, M, budget, allowed, options.allowedTypes === undefined);
+  const relaxation = goal === 'price' || options.relaxation === false ? null : relaxedTables(problem, M, budget, allowed, options.allowedTypes === undefined);
 
   /** Upper bound on the work rate (in fastest-type work) that `money` more dollars per hour buy: a fractional knapsack. */
   function capacity(efficiencyOf: Float64Array, order: Int32Array, next: number, money: number): number {
@@ -354,7 +359,7 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
       }
       for (const from of bucket) {
         if (from.bound >= incumbent) continue;
-        if (++checks % 8 === 0 && performance.now() > deadlineAt) {
+        if ((++checks % 8 === 0 && performance.now() > deadlineAt) || checks > maxExpansions) {
           complete = false;
           break outer;
         }
