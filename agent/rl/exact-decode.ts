@@ -5,7 +5,9 @@
  * offer", with the run's budget: every label counts as an evaluation, a
  * decode never takes more labels than are left (nor than `maxLabels`, which
  * keeps each decode short so that Ctrl-C is seen between decodes), and never
- * runs past the run's time limit.
+ * runs past the run's time limit. The solver's relaxation bound is off: its
+ * tables take O(L²) before the first label (20 s at 1,000 layers), more than
+ * a capped decode is worth.
  */
 import type { Problem, Settings } from '../../env/problem.js';
 import type { Simulator } from '../../env/simulate.js';
@@ -18,7 +20,7 @@ export class ExactDecoder {
     private readonly settings: Settings,
     private readonly sim: Simulator,
     private readonly tracker: SearchTracker,
-    /** Labels one decode may create at most. */
+    /** Labels one decode may create, and labels it may expand, at most. */
     private readonly maxLabels: number,
     /** The run's time limit (seconds since the tracker started), if any. */
     private readonly timeLimitS: number | undefined,
@@ -36,7 +38,7 @@ export class ExactDecoder {
     const left = this.timeLimitS !== undefined ? this.timeLimitS - tracker.seconds() : undefined;
     if (left !== undefined && left <= 0) return false;
     const upperBound = improveOnly && tracker.bestFeasible ? tracker.bestObjective * (1 - 1e-9) : undefined;
-    const decoded = solveExact(this.problem, this.settings, { allowedTypes: mask, upperBound, timeLimitS: left, maxLabels: labelsLeft });
+    const decoded = solveExact(this.problem, this.settings, { allowedTypes: mask, upperBound, timeLimitS: left, maxLabels: labelsLeft, maxExpansions: this.maxLabels, relaxation: false });
     tracker.count(decoded.labels);
     if (decoded.placement === null) return false;
     sim.scorePlacement(decoded.placement);

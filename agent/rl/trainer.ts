@@ -87,8 +87,12 @@ export interface ReinforceConfig extends Schedule {
   refinePasses: number;
   /** dp: also window-decode the best every this many updates (0: never). */
   refineEvery: number;
-  /** dp: labels one exact decode may create at most (keeps each decode short). */
-  decodeLabels: number;
+  /**
+   * dp: labels × layers one exact decode may spend at most: a label costs work
+   * in proportion to the chain's length, so each decode takes about as long at
+   * any size (a second or two here), and Ctrl-C is seen between decodes.
+   */
+  decodeWork: number;
   /** dp: share of a finite evaluation budget kept for the final decodes. */
   decodeShare: number;
 }
@@ -120,7 +124,7 @@ export const DEFAULT_REINFORCE_CONFIG: ReinforceConfig = {
   refineWindow: 0.1,
   refinePasses: 4,
   refineEvery: 20,
-  decodeLabels: 200_000,
+  decodeWork: 6_000_000,
   decodeShare: 0.2,
 };
 
@@ -215,7 +219,7 @@ export class ReinforceTrainer {
     this.features = chainFeatures(problem, settings);
     this.inputs = this.policy.inputs(this.features);
     this.decoder = config.decoder === 'dp'
-      ? new ExactDecoder(problem, settings, this.sim, this.tracker, config.decodeLabels, options.timeLimitS)
+      ? new ExactDecoder(problem, settings, this.sim, this.tracker, Math.max(1000, Math.floor(config.decodeWork / problem.layers.length)), options.timeLimitS)
       : null;
     if (options.resume) this.restore(options.resume);
   }
