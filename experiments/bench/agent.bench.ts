@@ -16,7 +16,7 @@
  *   npm run bench:agent -- --quick            (smoke: small, ~3 min)
  *   npm run bench:agent -- --seeds 5 --time 60 --problems toy,ctr --sizes 300,1000 --evaluations 200000
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import type { TopLevelSpec } from 'vega-lite';
@@ -218,7 +218,20 @@ async function main(): Promise<void> {
   const md = markdown(policy, abl, meta);
   writeFileAtomic(join(dir, `${base}.md`), md + '\n');
   if (policy.length > 0) await writeSvg(join(dir, `${base}.svg`), plotSpec(policy));
+  if (!quick) updateReadme(join(PACKAGE_ROOT, 'README.md'), md);
   process.stdout.write(md + '\n');
+}
+
+/** Replaces the README's generated block (between the agent-bench markers) with the tables, headings one level down. */
+function updateReadme(file: string, md: string): void {
+  const start = '<!-- agent-bench:start -->';
+  const end = '<!-- agent-bench:end -->';
+  const text = readFileSync(file, 'utf8');
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) return;
+  const body = md.split('\n').filter((line) => !line.startsWith('# ')).map((line) => (line.startsWith('## ') ? `#### ${line.slice(3)}` : line)).join('\n').trim();
+  writeFileAtomic(file, `${text.slice(0, a + start.length)}\n${body}\n${text.slice(b)}`);
 }
 
 function plotSpec(rows: PolicyAloneRow[]): TopLevelSpec {
