@@ -350,7 +350,7 @@ export class ReinforceTrainer {
     if (cached) return cached;
     const { sim, tracker } = this;
     sim.loadPlacement(rowPlacement(rows, b));
-    tracker.count(climb(sim, tracker.maxEvaluations - tracker.evaluations));
+    tracker.count(climb(sim, tracker.maxEvaluations - tracker.evaluations, undefined, true));
     tracker.offer(sim);
     const result = { feasible: sim.feasible, violation: sim.violation, objective: sim.objectiveValue };
     this.cache.set(key, result);
