@@ -63,6 +63,13 @@ export interface ReinforceConfig extends Schedule {
   clipNorm: number;
   /** Updates over which the entropy bonus decays from start to end, counted from the (re)start. */
   entropyDecayUpdates: number;
+  /**
+   * Exploration: this share of every batch is drawn from uniform proposals
+   * (uniform types, the fresh policy's stay prior) instead of the policy, and
+   * learnt from as the policy's own samples (ratio 1 at the first epoch), as
+   * ε-greedy explores: the policy cannot collapse onto its first basin.
+   */
+  explore: number;
   /** Ablation: draw from uniform type probabilities and a fixed stay probability instead of the policy (no learning). */
   uniformProposals: boolean;
   /** Show the best placement so far to the policy as an input feature (the "present duration" to beat). */
@@ -108,6 +115,7 @@ export const DEFAULT_REINFORCE_CONFIG: ReinforceConfig = {
   ppoClip: 0.2,
   clipNorm: 1,
   entropyDecayUpdates: 100,
+  explore: 0.5,
   uniformProposals: false,
   incumbentFeature: true,
   eliteSize: 4,
@@ -300,7 +308,13 @@ export class ReinforceTrainer {
   update(): HistoryRow {
     const { config, tracker } = this;
     const dist = this.distribution();
-    const rows = dist.sample(config.batchSize, this.rng);
+    const explored = config.uniformProposals ? 0 : Math.round(config.batchSize * config.explore);
+    let rows = dist.sample(config.batchSize - explored, this.rng);
+    if (explored > 0) {
+      const uniform = new StageDistribution(uniformParams(this.limits), this.limits).sample(explored, this.rng);
+      dist.relabel(uniform);
+      rows = concatRollouts([rows, uniform]);
+    }
     const rewards: number[] = [];
     let feasible = 0;
     for (let b = 0; b < rows.size; b++) {

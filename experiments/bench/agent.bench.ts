@@ -12,11 +12,15 @@
  *    at equal wall time (the seconds full used). Ratio = objective / the best
  *    any arm found on that problem (the optimum is not known at this size).
  *
- *   npm run bench:agent                       (full: ~20 min on 2 cores)
- *   npm run bench:agent -- --quick            (smoke: small, ~3 min)
+ *   npm run bench:agent                       (full: ~20 min on 2 idle cores)
+ *   npm run bench:agent -- --quick            (smoke: small, ~3 min; printed only)
+ * Each run writes experiments/results/agent-bench-parts/<--tag>.json (default
+ * main), then the report from every part: parts can run side by side, e.g.
+ *   npm run bench:agent -- --only policy --problems toy,ctr --tag policy-a
+ *   npm run bench:agent -- --only report
  *   npm run bench:agent -- --seeds 5 --time 60 --problems toy,ctr --sizes 300,1000 --evaluations 200000
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import type { TopLevelSpec } from 'vega-lite';
@@ -161,8 +165,15 @@ function geomean(values: Array<number | null | undefined>): number | null {
   return Math.exp(finite.reduce((a, v) => a + Math.log(v), 0) / finite.length);
 }
 
-function markdown(policy: PolicyAloneRow[], abl: AblationRow[], meta: Record<string, unknown>): string {
-  const lines: string[] = ['# Agent benchmark', '', `Command: \`${meta.command}\`. Machine: ${meta.cores} cores, shared; load average at the start ${meta.loadStart}, at the end ${meta.loadEnd}. tfjs backend ${meta.backend}.`, ''];
+function markdown(policy: PolicyAloneRow[], abl: AblationRow[], metas: Array<Record<string, unknown>>): string {
+  const lines: string[] = ['# Agent benchmark', ''];
+  for (const meta of metas) {
+    lines.push(`- \`${meta.command}\`: ${meta.cores} cores, shared; load average ${meta.loadStart} at the start, ${meta.loadEnd} at the end; tfjs backend ${meta.backend}.`);
+  }
+  lines.push('');
+  const time = metas.find((m) => m.time !== undefined)?.time;
+  const evaluations = metas.find((m) => m.evaluations !== undefined)?.evaluations;
+  const meta = { time, evaluations };
   if (policy.length > 0) {
     const seeds = [...new Set(policy.map((r) => r.seed))];
     lines.push(`## Policy alone (\`placer train --decoder none --time-limit ${meta.time}\`)`, '',
@@ -197,28 +208,42 @@ function markdown(policy: PolicyAloneRow[], abl: AblationRow[], meta: Record<str
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
-  const seeds = Array.from({ length: Number(flag(args, 'seeds', quick ? '2' : '5')) }, (_, i) => i + 1);
-  const time = Number(flag(args, 'time', quick ? '10' : '60'));
-  const problems = flag(args, 'problems', quick ? 'toy,ctr,vgg16' : 'toy,local-mlp,local-cnn,synthetic-small,ctr,vgg16,bert-base,resnet50,synthetic-60,gpt2-medium').split(',').filter(Boolean);
-  const sizes = flag(args, 'sizes', quick ? '300' : '300,1000').split(',').filter(Boolean).map(Number);
-  const evaluations = Number(flag(args, 'evaluations', quick ? '20000' : '100000'));
-  const only = flag(args, 'only', 'both');
-  const backend = await selectBackend('auto');
-  const loadStart = loadavg().map((x) => x.toFixed(2)).join(', ');
-  const policy = only === 'ablation' ? [] : await policyAlone(problems, seeds, time);
-  const abl = only === 'policy' ? [] : await ablation(sizes, quick ? [1] : seeds, evaluations);
-  const meta = {
-    command: `npm run bench:agent -- ${args.join(' ')}`.trim(), cores: cpus().length, backend, time, evaluations,
-    loadStart, loadEnd: loadavg().map((x) => x.toFixed(2)).join(', '),
-  };
-  const dir = join(PACKAGE_ROOT, 'experiments', 'results');
+  const dir = join(PACKAGE_ROOT, 'experiments', 'results', 'agent-bench-parts');
   mkdirSync(dir, { recursive: true });
-  const base = quick ? 'agent-bench-quick' : 'agent-bench';
-  writeJsonAtomic(join(dir, `${base}.json`), { meta, policyAlone: policy, ablation: abl });
-  const md = markdown(policy, abl, meta);
-  writeFileAtomic(join(dir, `${base}.md`), md + '\n');
-  if (policy.length > 0) await writeSvg(join(dir, `${base}.svg`), plotSpec(policy));
-  if (!quick) updateReadme(join(PACKAGE_ROOT, 'README.md'), md);
+  const only = flag(args, 'only', 'both');
+  if (only !== 'report') {
+    const seeds = Array.from({ length: Number(flag(args, 'seeds', quick ? '2' : '5')) }, (_, i) => i + 1);
+    const time = Number(flag(args, 'time', quick ? '10' : '60'));
+    const problems = flag(args, 'problems', quick ? 'toy,ctr,vgg16' : 'toy,local-mlp,local-cnn,synthetic-small,ctr,vgg16,bert-base,resnet50,synthetic-60,gpt2-medium').split(',').filter(Boolean);
+    const sizes = flag(args, 'sizes', quick ? '300' : '300,1000').split(',').filter(Boolean).map(Number);
+    const evaluations = Number(flag(args, 'evaluations', quick ? '20000' : '100000'));
+    const tag = flag(args, 'tag', quick ? 'quick' : 'main');
+    const backend = await selectBackend('auto');
+    const loadStart = loadavg().map((x) => x.toFixed(2)).join(', ');
+    const policy = only === 'ablation' ? [] : await policyAlone(problems, seeds, time);
+    const abl = only === 'policy' ? [] : await ablation(sizes, quick ? [1] : seeds, evaluations);
+    const meta = {
+      command: `npm run bench:agent -- ${args.join(' ')}`.trim(), cores: cpus().length, backend, time, evaluations,
+      loadStart, loadEnd: loadavg().map((x) => x.toFixed(2)).join(', '),
+    };
+    writeJsonAtomic(join(dir, `${tag}.json`), { meta, policyAlone: policy, ablation: abl });
+    if (quick) {
+      process.stdout.write(markdown(policy, abl, [meta]) + '\n');
+      return;
+    }
+  }
+  // The report: every part run so far (experiments/results/agent-bench-parts/*.json, quick runs aside).
+  const parts = readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'quick.json').sort()
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { meta: Record<string, unknown>; policyAlone: PolicyAloneRow[]; ablation: AblationRow[] });
+  const policy = parts.flatMap((p) => p.policyAlone);
+  const abl = parts.flatMap((p) => p.ablation);
+  const metas = parts.map((p) => p.meta);
+  const results = join(PACKAGE_ROOT, 'experiments', 'results');
+  writeJsonAtomic(join(results, 'agent-bench.json'), { runs: metas, policyAlone: policy, ablation: abl });
+  const md = markdown(policy, abl, metas);
+  writeFileAtomic(join(results, 'agent-bench.md'), md + '\n');
+  if (policy.length > 0) await writeSvg(join(results, 'agent-bench.svg'), plotSpec(policy));
+  updateReadme(join(PACKAGE_ROOT, 'README.md'), md);
   process.stdout.write(md + '\n');
 }
 
