@@ -2,10 +2,12 @@
  * The training loop (collect → score → update), with the simulator as the
  * environment. One iteration ("update"):
  *  1. one forward pass gives the stage distribution (agent/rl/actions.ts);
- *  2. `batchSize` rows are sampled from it (seeded generator), each
- *     respecting unit counts and the budget as it is drawn;
+ *  2. `batchSize` rows are drawn (seeded generator), each respecting unit
+ *     counts and the budget as it is drawn: half from the policy, half
+ *     (`explore`) from uniform proposals, learnt from as the policy's own;
  *  3. each row is provisioned (agent/provision.ts `climb`: replicas, splits,
- *     cut moves) and scored; rows seen before come from a cache, free;
+ *     cut and boundary moves) and scored; rows seen before come from a
+ *     cache, free;
  *  4. reward: r = scale / objective when feasible (> 0), -violation when not,
  *     so every feasible placement ranks above every infeasible one. The
  *     advantage is the centred rank of r in the batch (the batch is its own
