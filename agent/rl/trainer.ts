@@ -24,8 +24,9 @@
  *
  * `decoder: 'dp'` (the `reinforce-dp` method) adds exact decodes
  * (agent/rl/exact-decode.ts): every `refineEvery` updates and at the end, the
- * exact solver re-optimises the best placement within a window of the types
- * it uses; their labels count against the same evaluation budget.
+ * exact solver re-optimises the best placement within the policy's mask (the
+ * types it finds likeliest at each layer), then within a window of the types
+ * the best uses; their labels count against the same evaluation budget.
  *
  * No wall-clock decision when `iterations` (or `maxEvaluations`) bounds the
  * run: same seed, same placement.
@@ -94,8 +95,14 @@ export interface ReinforceConfig extends Schedule {
   refineWindow: number;
   /** dp: window-decode passes at the end (each from the previous result). */
   refinePasses: number;
-  /** dp: also window-decode the best every this many updates (0: never). */
+  /** dp: every this many updates, decode within the policy's mask (below) and then a window of the best (0: never). */
   refineEvery: number;
+  /**
+   * dp: the policy's mask: at each layer, the `maskTypes` types the policy
+   * finds likeliest there, plus the best placement's type. The policy learns
+   * which (layer, type) pairs the exact solver searches over.
+   */
+  maskTypes: number;
   /**
    * dp: labels × layers one exact decode may spend at most: a label costs work
    * in proportion to the chain's length, so each decode takes about as long at
@@ -134,6 +141,7 @@ export const DEFAULT_REINFORCE_CONFIG: ReinforceConfig = {
   refineWindow: 0.1,
   refinePasses: 4,
   refineEvery: 20,
+  maskTypes: 2,
   decodeWork: 6_000_000,
   decodeShare: 0.2,
 };
@@ -257,7 +265,10 @@ export class ReinforceTrainer {
         if (config.restartSchedules.length > 0) this.restart();
         stale = 0;
       }
-      if (this.decoder && config.refineEvery > 0 && this.iteration % config.refineEvery === 0) this.windowDecodeBest(1);
+      if (this.decoder && config.refineEvery > 0 && this.iteration % config.refineEvery === 0) {
+        this.policyMaskDecode();
+        this.windowDecodeBest(1);
+      }
       if (options.onIteration) await options.onIteration(row, this);
       // Let signal handlers (Ctrl-C) and timers run between updates.
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -423,10 +434,32 @@ export class ReinforceTrainer {
     if (tracker.best === null || this.stopped()) return;
     this.decoder!.decode(typesMask(assignmentOf(tracker.best, this.sim.layerCount), this.sim.typeCount), true);
     await new Promise<void>((resolve) => setImmediate(resolve));
+    if (!this.stopped()) this.policyMaskDecode();
+    await new Promise<void>((resolve) => setImmediate(resolve));
     for (let pass = 0; pass < this.config.refinePasses && !this.stopped(); pass++) {
       if (!this.windowDecodeBest(1)) break;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
+  }
+
+  /** dp: one decode within the policy's mask (see `maskTypes`); true when it improved the best. */
+  private policyMaskDecode(): boolean {
+    const { tracker, sim, config } = this;
+    if (tracker.best === null || config.maskTypes <= 0) return false;
+    const L = sim.layerCount;
+    const K = sim.typeCount;
+    const { probs } = this.distribution().params;
+    const best = assignmentOf(tracker.best, L);
+    const mask = new Uint8Array(L * K);
+    const order = Array.from({ length: K }, (_, k) => k);
+    for (let l = 0; l < L; l++) {
+      mask[l * K + best[l]] = 1;
+      order.sort((a, b) => probs[l * K + b] - probs[l * K + a] || a - b);
+      for (let i = 0; i < Math.min(config.maskTypes, K); i++) if (this.limits.runnable[l * K + order[i]]) mask[l * K + order[i]] = 1;
+    }
+    const improved = this.decoder!.decode(mask, true);
+    if (improved) this.refreshIncumbent();
+    return improved;
   }
 
   /** dp: one window decode of the best (see `refineWindow`), recombining the elite's types; true when it improved. */
