@@ -24,6 +24,8 @@ export class ExactDecoder {
     private readonly maxLabels: number,
     /** The run's time limit (seconds since the tracker started), if any. */
     private readonly timeLimitS: number | undefined,
+    /** Labels kept per (layer, last type): Infinity for the exact DP; a few make a beam search that always reaches the last layer within a small cap. */
+    private readonly beamWidth = Infinity,
   ) {}
 
   /**
@@ -38,7 +40,9 @@ export class ExactDecoder {
     const left = this.timeLimitS !== undefined ? this.timeLimitS - tracker.seconds() : undefined;
     if (left !== undefined && left <= 0) return false;
     const upperBound = improveOnly && tracker.bestFeasible ? tracker.bestObjective * (1 - 1e-9) : undefined;
-    const decoded = solveExact(this.problem, this.settings, { allowedTypes: mask, upperBound, timeLimitS: left, maxLabels: labelsLeft, maxExpansions: this.maxLabels, relaxation: false });
+    const decoded = solveExact(this.problem, this.settings, {
+      allowedTypes: mask, upperBound, timeLimitS: left, maxLabels: labelsLeft, maxExpansions: this.maxLabels, relaxation: false, beamWidth: this.beamWidth,
+    });
     tracker.count(decoded.labels);
     if (decoded.placement === null) return false;
     sim.scorePlacement(decoded.placement);

@@ -109,6 +109,15 @@ export interface ReinforceConfig extends Schedule {
    * any size (a second or two here), and Ctrl-C is seen between decodes.
    */
   decodeWork: number;
+  /**
+   * dp: labels kept per (layer, last type) in a decode: Infinity is the exact
+   * DP within the mask; a few give a beam search, which reaches the last layer
+   * (a placement) within a small label budget where a capped exact pass stops
+   * half-way with nothing. Used on chains longer than `exactDecodeLayers`;
+   * shorter ones get the exact DP (it completes within the cap there).
+   */
+  decodeBeam: number;
+  exactDecodeLayers: number;
   /** dp: share of a finite evaluation budget kept for the final decodes. */
   decodeShare: number;
 }
@@ -143,6 +152,8 @@ export const DEFAULT_REINFORCE_CONFIG: ReinforceConfig = {
   refineEvery: 20,
   maskTypes: 2,
   decodeWork: 6_000_000,
+  decodeBeam: 8,
+  exactDecodeLayers: 150,
   decodeShare: 0.2,
 };
 
@@ -237,7 +248,7 @@ export class ReinforceTrainer {
     this.features = chainFeatures(problem, settings);
     this.inputs = this.policy.inputs(this.features);
     this.decoder = config.decoder === 'dp'
-      ? new ExactDecoder(problem, settings, this.sim, this.tracker, Math.max(1000, Math.floor(config.decodeWork / problem.layers.length)), options.timeLimitS)
+      ? new ExactDecoder(problem, settings, this.sim, this.tracker, Math.max(1000, Math.floor(config.decodeWork / problem.layers.length)), options.timeLimitS, problem.layers.length > config.exactDecodeLayers ? config.decodeBeam : Infinity)
       : null;
     if (options.resume) this.restore(options.resume);
   }
