@@ -10,6 +10,7 @@ import { register as registerProfile } from './commands/profile.js';
 import { register as registerValidate } from './commands/validate.js';
 import { register as registerTrain } from './commands/train.js';
 import { register as registerPlace } from './commands/place.js';
+import { register as registerImport } from './commands/import.js';
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command('placer')
@@ -24,6 +25,7 @@ async function main(argv: string[]): Promise<void> {
   registerValidate(program);
   registerTrain(program);
   registerPlace(program);
+  registerImport(program);
   await program.parseAsync(argv);
 }
 
