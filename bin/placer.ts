@@ -11,6 +11,8 @@ import { register as registerValidate } from './commands/validate.js';
 import { register as registerTrain } from './commands/train.js';
 import { register as registerPlace } from './commands/place.js';
 import { register as registerImport } from './commands/import.js';
+import { register as registerEstimate } from './commands/estimate.js';
+import { register as registerPlan } from './commands/plan.js';
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command('placer')
@@ -26,6 +28,8 @@ async function main(argv: string[]): Promise<void> {
   registerTrain(program);
   registerPlace(program);
   registerImport(program);
+  registerEstimate(program);
+  registerPlan(program);
   await program.parseAsync(argv);
 }
 

@@ -14,8 +14,8 @@
  * (buffers, which PyTorch does not count either). Weights reached through
  * operators on weights only (a Transpose of a weight, a Cast) stay weights.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import protobuf from 'protobufjs';
 import { PACKAGE_ROOT } from '../../env/bundled.js';
 import { UserError } from '../../env/errors.js';
@@ -58,6 +58,8 @@ const num = (x: Long | undefined | null): number => (x === undefined || x === nu
 // Shapes of the decoded protobuf objects (only the fields read here).
 interface TensorProto {
   name?: string;
+  data_location?: number;
+  external_data?: { key?: string; value?: string }[];
   dims?: Long[];
   data_type?: number;
   raw_data?: Uint8Array;
@@ -144,6 +146,47 @@ function tensorValue(t: TensorProto): number[] | undefined {
   return out;
 }
 
+/**
+ * True when every element of an initializer holds the same bytes (all ones,
+ * all zeros): exporters merge such identical tensors into one initializer
+ * (torch's dynamo exporter does), so when several operators read one of
+ * them, each reader stands for its own parameter. Unknown (external data) → false.
+ */
+function isUniform(t: TensorProto, modelFile: string): boolean {
+  const n = (t.dims ?? []).reduce((p: number, d) => p * num(d), 1);
+  if (n <= 1) return false;
+  for (const list of [t.float_data, t.double_data, t.int32_data]) {
+    if (list && list.length) return list.every((x) => x === list[0]);
+  }
+  const raw = t.data_location === 1 ? externalBytes(t, modelFile) : t.raw_data;
+  const width = DTYPE_BYTES[t.data_type ?? 1];
+  if (!raw || raw.length < n * width || width < 1) return false;
+  for (let i = width; i < n * width; i++) if (raw[i] !== raw[i % width]) return false;
+  return true;
+}
+
+/** The bytes of an initializer stored in an external data file beside the model (read only for shared ones). */
+function externalBytes(t: TensorProto, modelFile: string): Uint8Array | undefined {
+  const entry = (key: string) => t.external_data?.find((e) => e.key === key)?.value;
+  const location = entry('location');
+  if (!location || location.includes('..')) return undefined;
+  const offset = Number(entry('offset') ?? 0);
+  const length = Number(entry('length') ?? (t.dims ?? []).reduce((p: number, d) => p * num(d), 1) * (DTYPE_BYTES[t.data_type ?? 1] ?? 4));
+  if (!Number.isFinite(offset) || !Number.isFinite(length) || length > 1 << 28) return undefined;
+  try {
+    const fd = openSync(join(dirname(modelFile), location), 'r');
+    try {
+      const out = new Uint8Array(length);
+      const read = readSync(fd, out, 0, length, offset);
+      return read === length ? out : undefined;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+}
+
 function attrValue(a: AttributeProto): AttrValue {
   switch (a.type) {
     case 1: return a.f ?? 0;
@@ -162,6 +205,11 @@ function attrValue(a: AttributeProto): AttrValue {
       if (a.i !== undefined && a.i !== null) return num(a.i);
       return a.f;
   }
+}
+
+/** Names exporters give a conv bias they made by folding BatchNormalization in (TorchScript: onnx::Conv_N; dynamo: <weight>_bias). */
+function looksFolded(name: string): boolean {
+  return /^onnx::Conv(Transpose)?_\d+$/.test(name) || /weight_bias$/.test(name);
 }
 
 /** Reads `file` and sizes every tensor for one micro-batch. */
@@ -244,6 +292,14 @@ export function importOnnx(file: string, bytes: Uint8Array, options: ImportOptio
   const origins = new Map<string, Set<string>>(); // constant tensor -> initializers it came from
   for (const name of initializers.keys()) origins.set(name, new Set([name]));
   const claimed = new Set<string>();
+  const uniformCache = new Map<string, boolean>();
+  const uniform = { has: (name: string) => {
+    if (!uniformCache.has(name)) uniformCache.set(name, isUniform(initializers.get(name)!, file));
+    return uniformCache.get(name)!;
+  } };
+  let mergedCopies = 0;
+  let foldedConvs = 0;
+  const firstReader = new Map<string, string>();
   const buffers = new Set<string>();
   const paramsByDtype: Record<string, number> = {};
   const nodes: OpNode[] = [];
@@ -291,11 +347,21 @@ export function importOnnx(file: string, bytes: Uint8Array, options: ImportOptio
     let params = 0;
     let paramBytes = 0;
     const weightInput = (proto.input ?? []).map((t) => constant.has(t));
+    const readHere = new Set<string>();
     (proto.input ?? []).forEach((t, slot) => {
       if (!constant.has(t)) return;
       const isBuffer = proto.op_type === 'BatchNormalization' && (slot === 3 || slot === 4);
       for (const origin of origins.get(t) ?? []) {
-        if (claimed.has(origin)) continue;
+        if (readHere.has(origin)) continue;
+        readHere.add(origin);
+        if (claimed.has(origin)) {
+          // A second reader of one initializer: a tied weight (embedding and output projection: other op types)
+          // counts once; the same op type in the same slot, or a constant-valued tensor, is an exporter's merge of
+          // identical tensors (cloned layers, LayerNorm ones), one parameter per reader as the framework counts them.
+          const sameRole = firstReader.get(origin) === `${proto.op_type}:${slot}`;
+          if (isBuffer || !(sameRole || uniform.has(origin))) continue;
+          mergedCopies++;
+        } else firstReader.set(origin, `${proto.op_type}:${slot}`);
         const init = initializers.get(origin)!;
         const type = init.data_type ?? 1;
         const count = (init.dims ?? []).reduce((p: number, d) => p * num(d), 1);
@@ -305,10 +371,15 @@ export function importOnnx(file: string, bytes: Uint8Array, options: ImportOptio
         }
         if (!FLOAT_TYPES.has(type) || count <= 1) continue;
         claimed.add(origin);
-        params += count;
-        paramBytes += count * DTYPE_BYTES[type];
+        // Conv+BatchNormalization folded by an eval-mode export: the bias is BN's β
+        // merged with its mean; the framework also counts BN's γ, one more per channel.
+        const folded = (proto.op_type === 'Conv' || proto.op_type === 'ConvTranspose') && slot === 2 && looksFolded(origin);
+        const counted = folded ? 2 * count : count;
+        if (folded) foldedConvs++;
+        params += counted;
+        paramBytes += counted * DTYPE_BYTES[type];
         const dname = DTYPE_NAMES[type] ?? String(type);
-        paramsByDtype[dname] = (paramsByDtype[dname] ?? 0) + count;
+        paramsByDtype[dname] = (paramsByDtype[dname] ?? 0) + counted;
       }
     });
 
@@ -351,6 +422,8 @@ export function importOnnx(file: string, bytes: Uint8Array, options: ImportOptio
     ([name, t]) => !claimed.has(name) && !buffers.has(name) && FLOAT_TYPES.has(t.data_type ?? 1) && (t.dims ?? []).reduce((p: number, d) => p * num(d), 1) > 1,
   );
   if (skipped.length) notes.push(`${skipped.length} floating-point initializer(s) feed no operator that reads activations and are not counted: ${skipped.slice(0, 5).map(([n]) => n).join(', ')}`);
+  if (foldedConvs) notes.push(`${foldedConvs} Conv bias(es) carry exporter names (onnx::Conv_*, *weight_bias): BatchNormalization folded into the conv by an eval-mode export; each counts 2 × channels (BN's γ and β, as the framework counts them, for a conv without its own bias). Export in training mode to keep BatchNormalization`);
+  if (mergedCopies) notes.push(`${mergedCopies} further read(s) of one initializer (by the same op type in the same input, or of a constant-valued tensor such as LayerNorm ones) were counted as separate parameters: exporters merge identical tensors (cloned layers, initial values) that the framework counts per module`);
   if (buffers.size) notes.push(`${buffers.size} BatchNormalization running statistics are buffers, not parameters (not counted, as in PyTorch's model.parameters())`);
   if (guessed.length) notes.push(`${guessed.length} tensor shape(s) could not be inferred and were taken as the operator's first input's (e.g. ${guessed.slice(0, 3).join(', ')})`);
 
