@@ -18,6 +18,7 @@ const CASES = [
   { file: 'resnet-block.onnx', meta: 'resnet-block.meta.json', dims: {} },
   { file: 'tiny-encoder.onnx', meta: 'tiny-encoder.meta.json', dims: { seq: 16 } },
   { file: 'keras-cnn/model.json', meta: 'keras-cnn/model.meta.json', dims: {} },
+  { file: 'keras-text/model.json', meta: 'keras-text/model.meta.json', dims: {} },
 ];
 
 function load(c: (typeof CASES)[number], microBatchSize = 4, maxLayers?: number) {
@@ -76,6 +77,14 @@ for (const c of CASES) {
   });
 }
 
+test('tfjs fixtures: the layer configs give the same parameter counts as the weightsManifest', () => {
+  for (const c of CASES.filter((x) => x.file.endsWith('.json'))) {
+    const { report } = load(c);
+    assert.ok(!report.notes.some((n) => /disagree/.test(n)), `${c.file}: ${report.notes.join('; ')}`);
+    assert.equal(report.unsupported.length, 0);
+  }
+});
+
 test('residual blocks: a cut inside a block carries the block input too (resnet-block.onnx)', () => {
   const { rows } = load(CASES[0]);
   const conv1 = rows.find((r) => r.name === '/layer1/conv1/Conv')!;
@@ -111,7 +120,7 @@ test('truncated, corrupt and empty model files give one UserError, never a crash
 });
 
 /** An ONNX model written here with protobufjs: Gemm → a custom op → Relu → Gemm. */
-function customOpModel(): Uint8Array {
+function customOpModel(batch: number | string = 'N'): Uint8Array {
   const schema = readFileSync(join(PACKAGE_ROOT, 'profiles', 'import', 'onnx.proto'), 'utf8');
   const Model = protobuf.parse(schema, { keepCase: true }).root.lookupType('onnx.ModelProto');
   const tensor = (name: string, dims: number[]) => ({ name, dims, data_type: 1, raw_data: new Uint8Array(4 * dims.reduce((p, d) => p * d, 1)) });
@@ -131,8 +140,8 @@ function customOpModel(): Uint8Array {
         { name: 'fc2', op_type: 'Gemm', input: ['h3', 'w2', 'b2'], output: ['y'], attribute: [{ name: 'transB', type: 2, i: 1 }] },
       ],
       initializer: [tensor('w1', [32, 16]), tensor('b1', [32]), tensor('w2', [4, 32]), tensor('b2', [4])],
-      input: [info('x', ['N', 16])],
-      output: [info('y', ['N', 4])],
+      input: [info('x', [batch, 16])],
+      output: [info('y', [batch, 4])],
     },
   };
   return Model.encode(Model.fromObject(model)).finish();
@@ -149,6 +158,12 @@ test('an unsupported operator is reported by name and op type, and the import go
   // The custom op's output shape is taken from its input: 8 × 32 floats cross the cut.
   assert.equal(rows[0].activationBytes, 8 * 32 * 4);
   assert.equal(rows[0].flops, 2 * 8 * 16 * 32 + 8 * 32 + 8 * 32);
+});
+
+test('a model exported with a fixed batch is scaled to the micro-batch size (activations and FLOPs, not weights)', () => {
+  const fixed = toChain(importOnnx('fixed.onnx', customOpModel(2), { microBatchSize: 8, dims: new Map() }));
+  const dynamic = toChain(importOnnx('dynamic.onnx', customOpModel('N'), { microBatchSize: 8, dims: new Map() }));
+  assert.deepEqual(fixed.map((r) => [r.activationBytes, r.flops, r.paramBytes, r.bytesTouched]), dynamic.map((r) => [r.activationBytes, r.flops, r.paramBytes, r.bytesTouched]));
 });
 
 test('Keras 2 Sequential model.json (tfjs converter layout) without a manifest: params from the configs', () => {

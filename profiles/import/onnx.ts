@@ -245,7 +245,7 @@ export function importOnnx(file: string, bytes: Uint8Array, options: ImportOptio
   const scaleBatch = fixedBatch !== undefined && fixedBatch !== options.microBatchSize;
   if (scaleBatch) {
     notes.push(
-      `the model was exported with a fixed batch of ${fixedBatch}; shapes were inferred for a batch of ${options.microBatchSize} by setting every graph input's first dimension to it`,
+      `the model was exported with a fixed batch of ${fixedBatch} (its Reshape targets may hold it too): shapes were inferred at ${fixedBatch}, then every activation tensor (not the integer shape arithmetic), every operator's FLOPs and activation traffic scaled by ${options.microBatchSize}/${fixedBatch}`,
     );
   }
   const resolve = (vi: ValueInfoProto, isGraphInput: boolean): number[] | undefined => {
@@ -263,7 +263,7 @@ export function importOnnx(file: string, bytes: Uint8Array, options: ImportOptio
         }
         out.push(value);
       } else if (d.dim_value !== undefined && d.dim_value !== null && num(d.dim_value) > 0) {
-        out.push(isGraphInput && axis === 0 && scaleBatch ? options.microBatchSize : num(d.dim_value));
+        out.push(num(d.dim_value));
       } else {
         if (isGraphInput) throw new UserError(`${file}: input "${vi.name}" dimension ${axis} has no size in the file: re-export with a named or fixed size`);
         return undefined;
@@ -282,7 +282,6 @@ export function importOnnx(file: string, bytes: Uint8Array, options: ImportOptio
   for (const vi of [...(graph.value_info ?? []), ...(graph.output ?? [])]) {
     const elem = vi.type?.tensor_type?.elem_type;
     if (elem) dtype.set(vi.name, elem);
-    if (scaleBatch) continue;
     const shape = resolve(vi, false);
     if (shape) declared.set(vi.name, shape);
   }
@@ -310,6 +309,7 @@ export function importOnnx(file: string, bytes: Uint8Array, options: ImportOptio
     return shape.reduce((p, d) => p * d, 1) * (DTYPE_BYTES[dtype.get(name) ?? 1] ?? 4);
   };
   const guessed: string[] = [];
+  const weightBytesOf = new Map<number, number>(); // node index -> weight traffic (does not scale with the batch)
 
   (graph.node ?? []).forEach((proto, index) => {
     const inputs = (proto.input ?? []).filter((t) => t !== '');
@@ -396,6 +396,7 @@ export function importOnnx(file: string, bytes: Uint8Array, options: ImportOptio
     const kind = opKind(proto.op_type, shapes);
     // An embedding lookup reads the rows it gathers, not the whole table.
     const weightTraffic = kind === 'embedding' ? 0 : paramBytes;
+    if (scaleBatch) weightBytesOf.set(nodes.length, isView ? 0 : weightTraffic);
     nodes.push({
       name,
       opType: proto.domain && proto.domain !== 'ai.onnx' ? `${proto.domain}.${proto.op_type}` : proto.op_type,
@@ -429,6 +430,18 @@ export function importOnnx(file: string, bytes: Uint8Array, options: ImportOptio
 
   const activationInputs = graphInputs.map((vi) => vi.name).filter((t) => !constant.has(t));
   for (const t of activationInputs) tensorBytes.set(t, bytesOf(t));
+  if (scaleBatch) {
+    // Linear in the batch: activations, FLOPs and activation traffic; weights are not.
+    const factor = options.microBatchSize / fixedBatch!;
+    // Every activation depends on the inputs, so on the batch (flattened ones too, e.g. [batch × seq, d]);
+    // the small integer tensors of shape arithmetic (known values) do not.
+    for (const [t, bytes] of tensorBytes) if (facts.get(t)?.value === undefined) tensorBytes.set(t, bytes * factor);
+    nodes.forEach((node, i) => {
+      const weights = weightBytesOf.get(i) ?? 0;
+      node.flops *= factor;
+      node.bytesTouched = (node.bytesTouched - weights) * factor + weights;
+    });
+  }
   return {
     format: 'onnx',
     nodes,

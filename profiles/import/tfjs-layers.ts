@@ -63,9 +63,19 @@ function parseCalls(inbound: unknown): string[][] {
   if (!Array.isArray(inbound)) return [];
   return inbound.map((call) => {
     if (isObject(call)) return kerasTensors([call.args, call.kwargs], []);
-    // Keras 2: [[layer, node, tensor, kwargs], ...]
+    // Keras 2: [[layer, node, tensor, kwargs], ...]; kwargs may name more tensors (MultiHeadAttention's value).
     if (Array.isArray(call)) {
-      return call.filter((t) => Array.isArray(t) && typeof t[0] === 'string').map((t) => `${t[0]}:${t[1] ?? 0}:${t[2] ?? 0}`);
+      const out: string[] = [];
+      for (const t of call) {
+        if (!Array.isArray(t) || typeof t[0] !== 'string') continue;
+        out.push(`${t[0]}:${t[1] ?? 0}:${t[2] ?? 0}`);
+        if (isObject(t[3])) {
+          for (const v of Object.values(t[3])) {
+            if (Array.isArray(v) && typeof v[0] === 'string' && typeof v[1] === 'number') out.push(`${v[0]}:${v[1]}:${v[2] ?? 0}`);
+          }
+        }
+      }
+      return out;
     }
     return [];
   });
@@ -323,6 +333,23 @@ function layerMath(spec: LayerSpec, ins: Shape[]): { out: Shape; flops: number; 
       const params = gates * units * (last + units) + (bias ? biasCount : 0);
       const out = c.return_sequences ? [x[0], x[1], units] : [x[0], units];
       return { out, flops: 2 * Number(x[0]) * steps * gates * units * (last + units), params, kind: 'gemm' };
+    }
+    case 'Bidirectional':
+    case 'TimeDistributed': {
+      const inner = isObject(c.layer) ? (c.layer as Json) : undefined;
+      if (!inner || typeof inner.class_name !== 'string') return undefined;
+      const innerSpec: LayerSpec = { name: spec.name, className: inner.class_name, config: isObject(inner.config) ? inner.config : {}, calls: [] };
+      if (spec.className === 'TimeDistributed') {
+        // The wrapped layer on each step: run it on [batch × steps, ...] and put the steps back.
+        const steps = Number(x[1]);
+        const math = layerMath(innerSpec, [[Number(x[0]) * steps, ...x.slice(2)]]);
+        return math && { ...math, out: [x[0], steps, ...math.out.slice(1)] };
+      }
+      const math = layerMath(innerSpec, ins);
+      if (!math) return undefined;
+      const concat = (c.merge_mode ?? 'concat') === 'concat';
+      const out = concat ? [...math.out.slice(0, -1), 2 * Number(math.out[math.out.length - 1])] : math.out;
+      return { out, flops: 2 * math.flops, params: 2 * math.params, kind: math.kind };
     }
     case 'MultiHeadAttention': {
       const heads = Number(c.num_heads);
