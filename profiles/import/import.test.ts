@@ -218,3 +218,36 @@ test('dimension expressions evaluate without eval', () => {
   assert.equal(evaluateDim('unknown', b), undefined);
   assert.equal(evaluateDim('s0; process.exit()', b), undefined);
 });
+
+test('mutated model files: a table of finite numbers or a UserError, never another exception (seeded)', () => {
+  let seed = 12345;
+  const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const check = (run: () => ImportedGraph) => {
+    try {
+      for (const r of toChain(run())) assert.ok([r.paramBytes, r.activationBytes, r.flops, r.bytesTouched].every(Number.isFinite), r.name);
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+    }
+  };
+  for (const file of ['resnet-block.onnx', 'tiny-encoder.onnx']) {
+    const original = readFileSync(join(FIXTURES, file));
+    for (let i = 0; i < 60; i++) {
+      const bytes = Buffer.from(original);
+      for (let k = 0; k < 1 + Math.floor(random() * 5); k++) bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
+      check(() => importOnnx(file, bytes, { microBatchSize: 2, dims: new Map([['seq', 8]]) }));
+    }
+  }
+  for (const file of ['keras-cnn/model.json', 'keras-text/model.json']) {
+    const text = readFileSync(join(FIXTURES, file), 'utf8');
+    for (let i = 0; i < 60; i++) {
+      const json = JSON.parse(text);
+      const layers = json.modelTopology.model_config.config.layers;
+      const layer = layers[Math.floor(random() * layers.length)];
+      const keys = Object.keys(layer.config);
+      const r = random();
+      layer.config[keys[Math.floor(random() * keys.length)]] = r < 0.3 ? null : r < 0.6 ? 'x' : r < 0.8 ? -3 : [];
+      if (random() < 0.2) layer.inbound_nodes = 5;
+      check(() => importTfjsLayers(file, JSON.stringify(json), { microBatchSize: 2, dims: new Map() }));
+    }
+  }
+});

@@ -207,6 +207,15 @@ function attrValue(a: AttributeProto): AttrValue {
   }
 }
 
+function safeFlops(opType: string, shapes: Parameters<typeof opFlops>[1]): number {
+  try {
+    const flops = opFlops(opType, shapes);
+    return Number.isFinite(flops) && flops >= 0 ? flops : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** Names exporters give a conv bias they made by folding BatchNormalization in (TorchScript: onnx::Conv_N; dynamo: <weight>_bias). */
 function looksFolded(name: string): boolean {
   return /^onnx::Conv(Transpose)?_\d+$/.test(name) || /weight_bias$/.test(name);
@@ -319,7 +328,14 @@ export function importOnnx(file: string, bytes: Uint8Array, options: ImportOptio
     const known = (proto.domain ?? '') === '' || proto.domain === 'ai.onnx' || proto.domain === 'com.microsoft';
     const modelled = known && isModelled(proto.op_type);
     const inFacts = (proto.input ?? []).map((t) => (t === '' ? {} : facts.get(t) ?? {}));
-    let outFacts = known ? inferNode({ opType: proto.op_type, attrs }, inFacts, outputs.length) : undefined;
+    let outFacts: TensorFacts[] | undefined;
+    try {
+      outFacts = known ? inferNode({ opType: proto.op_type, attrs }, inFacts, outputs.length) : undefined;
+    } catch {
+      outFacts = undefined; // inconsistent shapes in the file: fall back like an unmodelled operator
+    }
+    const sane = (shape: number[] | undefined) => (shape && shape.every((d) => Number.isInteger(d) && d >= 0) ? shape : undefined);
+    if (outFacts) outFacts = outFacts.map((f) => ({ shape: sane(f?.shape), value: f?.value }));
     outputs.forEach((t, i) => {
       const inferred = outFacts?.[i];
       const shape = inferred?.shape ?? declared.get(t) ?? (i === 0 ? inFacts[0]?.shape : undefined);
@@ -404,7 +420,7 @@ export function importOnnx(file: string, bytes: Uint8Array, options: ImportOptio
       outputs,
       params,
       paramBytes,
-      flops: modelled ? opFlops(proto.op_type, shapes) : 0,
+      flops: modelled ? safeFlops(proto.op_type, shapes) : 0,
       bytesTouched: isView ? 0 : moved + weightTraffic,
       kind: modelled ? kind : 'memory',
     });
