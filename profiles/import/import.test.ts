@@ -160,6 +160,37 @@ test('an unsupported operator is reported by name and op type, and the import go
   assert.equal(rows[0].flops, 2 * 8 * 16 * 32 + 8 * 32 + 8 * 32);
 });
 
+test('an attention mask traced as a constant (-inf entries) is not a parameter; a bias of the same op is', () => {
+  const schema = readFileSync(join(PACKAGE_ROOT, 'profiles', 'import', 'onnx.proto'), 'utf8');
+  const Model = protobuf.parse(schema, { keepCase: true }).root.lookupType('onnx.ModelProto');
+  const floats = (name: string, dims: number[], value: (i: number) => number) => {
+    const data = new Float32Array(dims.reduce((p, d) => p * d, 1)).map((_, i) => value(i));
+    return { name, dims, data_type: 1, raw_data: new Uint8Array(data.buffer) };
+  };
+  const info = (name: string, dims: number[]) => ({ name, type: { tensor_type: { elem_type: 1, shape: { dim: dims.map((d) => ({ dim_value: d })) } } } });
+  const bytes = Model.encode(Model.fromObject({
+    ir_version: 8,
+    opset_import: [{ domain: '', version: 17 }],
+    graph: {
+      node: [
+        { name: 'scores', op_type: 'MatMul', input: ['x', 'w'], output: ['s'] },
+        { name: 'masked', op_type: 'Add', input: ['s', 'mask'], output: ['m'] },
+        { name: 'biased', op_type: 'Add', input: ['m', 'bias'], output: ['y'] },
+      ],
+      initializer: [
+        floats('w', [4, 4], (i) => i / 10),
+        floats('mask', [4, 4], (i) => (i % 4 > Math.floor(i / 4) ? -Infinity : 0)),
+        floats('bias', [4, 4], (i) => i / 7),
+      ],
+      input: [info('x', [4, 4])],
+      output: [info('y', [4, 4])],
+    },
+  })).finish();
+  const graph = importOnnx('mask.onnx', bytes, { microBatchSize: 4, dims: new Map() });
+  assert.equal(graph.nodes.reduce((s, n) => s + n.params, 0), 32);
+  assert.ok(graph.notes.some((n) => /-inf/.test(n) && /mask/.test(n)));
+});
+
 test('a model exported with a fixed batch is scaled to the micro-batch size (activations and FLOPs, not weights)', () => {
   const fixed = toChain(importOnnx('fixed.onnx', customOpModel(2), { microBatchSize: 8, dims: new Map() }));
   const dynamic = toChain(importOnnx('dynamic.onnx', customOpModel('N'), { microBatchSize: 8, dims: new Map() }));
