@@ -65,7 +65,7 @@ function optionalNumber(table: CsvTable, row: CsvRow, column: string, kind: 'pos
 export function readCatalogue(file: string): Catalogue {
   const types = loadDevices(file);
   const table = readCsv(file, ['type']);
-  const rooflines = table.rows.map((row, i): Roofline => {
+  const rooflines = table.rows.map((row): Roofline => {
     const name = textCell(table, row, 'type');
     const hw = CATALOGUE_HARDWARE.find((h) => h.type === name);
     const defaults: string[] = [];
@@ -105,7 +105,6 @@ export function readCatalogue(file: string): Catalogue {
     }
     if (roofline.memoryEfficiency > 1) throw inputError(file, row.row, 'memory_efficiency', `expected a fraction in (0, 1], got ${roofline.memoryEfficiency}`);
     roofline.from = defaults.length === 0 ? 'catalogue' : `bundled defaults for ${defaults.join(', ')}`;
-    void i;
     return roofline;
   });
   return { file, types, rooflines };
