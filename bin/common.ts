@@ -3,7 +3,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { UserError } from '../env/errors.js';
 import { loadProblem, type ProblemFiles } from '../env/load.js';
 import { bundledProblem, DEFAULT_PROBLEM } from '../env/bundled.js';
-import { DEFAULT_SETTINGS, type Objective, type Problem, type Settings } from '../env/problem.js';
+import { DEFAULT_SETTINGS, LIMITS, type Objective, type Problem, type Settings } from '../env/problem.js';
+import { DECIMAL } from '../env/csv.js';
 
 export interface ProblemOptions {
   layers?: string;
@@ -16,30 +17,43 @@ export interface ProblemOptions {
   objective?: Objective;
 }
 
-export function positiveInteger(name: string) {
+/** A flag's number: decimal or scientific notation only, as in the CSV cells ("0x10", "Infinity" and "" are refused). */
+function decimal(value: string): number {
+  return DECIMAL.test(value.trim()) ? Number(value.trim()) : NaN;
+}
+
+export function positiveInteger(name: string, max: number = LIMITS.count) {
   return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number >= 1, got "${value}"`);
+    const n = decimal(value);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`${name} must be a whole number from 1 to ${max}, got "${value}"`);
     return n;
   };
 }
 
-export function nonNegativeNumber(name: string) {
+export function nonNegativeNumber(name: string, max: number = LIMITS.constraint) {
   return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number >= 0, got "${value}"`);
+    const n = decimal(value);
+    if (!Number.isFinite(n) || n < 0 || n > max) throw new InvalidArgumentError(`${name} must be a number from 0 to ${max}, got "${value}"`);
     return n;
   };
 }
 
-/** Adds --layers/--devices/--profile (or --problem NAME) and the settings of DESIGN.md. */
+export function positiveNumber(name: string, max: number = LIMITS.constraint) {
+  return (value: string): number => {
+    const n = decimal(value);
+    if (!Number.isFinite(n) || n <= 0 || n > max) throw new InvalidArgumentError(`${name} must be a number > 0 (and <= ${max}), got "${value}"`);
+    return n;
+  };
+}
+
+/** Adds --layers/--devices/--profile (or --problem NAME) and the settings (README: "The model the simulator scores"). */
 export function addProblemOptions(command: Command): Command {
   return command
     .option('--layers <file>', 'layers.csv: name, param_bytes, activation_bytes')
     .option('--devices <file>', 'devices.csv: type, price_per_hour, count, memory_bytes, bandwidth_bytes_per_s[, backend]')
     .option('--profile <file>', 'profile.csv: layer, type, forward_ms, backward_ms')
     .option('--problem <name>', `a bundled problem instead of the three files (default when no files: ${DEFAULT_PROBLEM}; see "placer problems")`)
-    .option('--micro-batches <M>', 'micro-batches per training step (default 8)', positiveInteger('--micro-batches'))
+    .option('--micro-batches <M>', 'micro-batches per training step (default 8)', positiveInteger('--micro-batches', LIMITS.microBatches))
     .option('--budget <dollarsPerHour>', 'price ceiling for --objective time (default: none)', nonNegativeNumber('--budget'))
     .option('--deadline <ms>', 'step-time ceiling for --objective cost (default: none)', nonNegativeNumber('--deadline'))
     .addOption(new Option('--objective <objective>', 'time: fastest step within the budget; cost: cheapest step within the deadline').choices(['time', 'cost']));
@@ -82,11 +96,31 @@ export function loadProblemFromOptions(options: ProblemOptions): LoadedProblem {
   return { problem: loadProblem(files), settings, problemName, files };
 }
 
-/** Known user errors print one line and exit 1; bugs keep their stack. */
+/**
+ * The one place errors reach the user: a UserError is its message; anything
+ * else (a bug, or a failure nothing caught) is one `placer:` line too, with
+ * the stack only under PLACER_DEBUG=1. Always a non-zero exit.
+ */
 export function handleError(error: unknown): never {
-  if (error instanceof UserError) {
-    process.stderr.write(`placer: ${error.message}\n`);
-    process.exit(1);
-  }
-  throw error;
+  process.stderr.write(`${errorLine(error)}\n`);
+  process.exit(error instanceof UserError ? 1 : 2);
+}
+
+export function errorLine(error: unknown): string {
+  if (error instanceof UserError) return `placer: ${error.message}`;
+  const debug = process.env.PLACER_DEBUG === '1';
+  if (debug && error instanceof Error && error.stack) return `placer: ${error.stack}`;
+  const message = error instanceof Error ? error.message : String(error);
+  const first = message.split('\n').find((line) => line.trim() !== '') ?? 'unknown error';
+  return `placer: internal error: ${first.trim()} (PLACER_DEBUG=1 shows where)`;
+}
+
+/** Commander's own errors (unknown option, bad value, missing argument) as one `placer:` line, exit 1. */
+export function configureErrors(program: Command): Command {
+  return program.configureOutput({
+    outputError: (text, write) => {
+      const line = text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim();
+      write(`placer: ${line} (see --help)\n`);
+    },
+  });
 }
