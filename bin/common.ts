@@ -4,7 +4,7 @@ import { UserError } from '../env/errors.js';
 import { loadProblem, type ProblemFiles } from '../env/load.js';
 import { bundledProblem, DEFAULT_PROBLEM } from '../env/bundled.js';
 import { DEFAULT_SETTINGS, LIMITS, type Objective, type Problem, type Settings } from '../env/problem.js';
-import { DECIMAL } from '../env/csv.js';
+import { checkNumber, DECIMAL, type NumberRule } from '../env/csv.js';
 
 export interface ProblemOptions {
   layers?: string;
@@ -17,34 +17,20 @@ export interface ProblemOptions {
   objective?: Objective;
 }
 
-/** A flag's number: decimal or scientific notation only, as in the CSV cells ("0x10", "Infinity" and "" are refused). */
-function decimal(value: string): number {
-  return DECIMAL.test(value.trim()) ? Number(value.trim()) : NaN;
-}
-
-export function positiveInteger(name: string, max: number = LIMITS.count) {
+/** A flag's number, read like a CSV cell: decimal or scientific notation only ("0x10", "Infinity" and "" are refused), within bounds. */
+function flagNumber(name: string, rule: NumberRule, max: number) {
   return (value: string): number => {
-    const n = decimal(value);
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`${name} must be a whole number from 1 to ${max}, got "${value}"`);
+    const text = value.trim();
+    const n = DECIMAL.test(text) ? Number(text) : NaN;
+    const expected = checkNumber(n, rule, { max });
+    if (expected) throw new InvalidArgumentError(`${name} must be ${expected}, got "${value}"`);
     return n;
   };
 }
 
-export function nonNegativeNumber(name: string, max: number = LIMITS.constraint) {
-  return (value: string): number => {
-    const n = decimal(value);
-    if (!Number.isFinite(n) || n < 0 || n > max) throw new InvalidArgumentError(`${name} must be a number from 0 to ${max}, got "${value}"`);
-    return n;
-  };
-}
-
-export function positiveNumber(name: string, max: number = LIMITS.constraint) {
-  return (value: string): number => {
-    const n = decimal(value);
-    if (!Number.isFinite(n) || n <= 0 || n > max) throw new InvalidArgumentError(`${name} must be a number > 0 (and <= ${max}), got "${value}"`);
-    return n;
-  };
-}
+export const positiveInteger = (name: string, max: number = LIMITS.count) => flagNumber(name, 'positiveCount', max);
+export const nonNegativeNumber = (name: string, max: number = LIMITS.constraint) => flagNumber(name, 'nonNegative', max);
+export const positiveNumber = (name: string, max: number = LIMITS.constraint) => flagNumber(name, 'positive', max);
 
 /** Adds --layers/--devices/--profile (or --problem NAME) and the settings (README: "The model the simulator scores"). */
 export function addProblemOptions(command: Command): Command {
@@ -119,7 +105,12 @@ export function errorLine(error: unknown): string {
 export function configureErrors(program: Command): Command {
   return program.configureOutput({
     outputError: (text, write) => {
-      const line = text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim();
+      // "option '--budget <x>' argument 'lots' is invalid. --budget must be …": the parser's reason is enough.
+      const line = text
+        .replace(/^error: /, '')
+        .replace(/^option '[^']*' argument '[^']*' is invalid\. (?=--)/s, '')
+        .replace(/\s*\n\s*/g, ' ')
+        .trim();
       write(`placer: ${line} (see --help)\n`);
     },
   });

@@ -272,13 +272,16 @@ function trainCases(): Case[] {
     });
   };
   const weights = (dir: string) => join(dir, 'policy', 'weights.bin');
+  // The checkpoint's own copy of the policy where the layout has one (older layouts kept only DIR/policy).
+  const checkpointWeights = (dir: string) => (existsSync(join(dir, 'checkpoint', 'policy')) ? join(dir, 'checkpoint', 'policy', 'weights.bin') : weights(dir));
+  const optimizerWeights = (dir: string) => (existsSync(join(dir, 'checkpoint', 'optimizer')) ? join(dir, 'checkpoint', 'optimizer', 'weights.bin') : join(dir, 'checkpoint', 'weights.bin'));
   const state = (dir: string) => join(dir, 'checkpoint', 'state.json');
   corrupt('weights.bin truncated', (dir) => truncateSync(weights(dir), 10), 'place', ['weights.bin']);
   corrupt('weights.bin empty', (dir) => truncateSync(weights(dir), 0), 'place', ['weights.bin']);
   corrupt('weights.bin trailing bytes', (dir) => appendFileSync(weights(dir), Buffer.alloc(12)), 'place', ['weights.bin']);
   corrupt('model.json garbage', (dir) => writeFileSync(join(dir, 'policy', 'model.json'), '{"garbage": true}'), 'place', ['model.json']);
   corrupt('policy folder missing', (dir) => rmSync(join(dir, 'policy'), { recursive: true }), 'place', ['policy']);
-  corrupt('weights.bin truncated', (dir) => truncateSync(weights(dir), 10), 'resume', ['weights.bin']);
+  corrupt('weights.bin truncated', (dir) => truncateSync(checkpointWeights(dir), 10), 'resume', ['weights.bin']);
   corrupt('state.json without config', (dir) => {
     const json = JSON.parse(readFileSync(state(dir), 'utf8'));
     delete json.config;
@@ -287,12 +290,19 @@ function trainCases(): Case[] {
   corrupt('state.json iteration "five"', (dir) => {
     const json = JSON.parse(readFileSync(state(dir), 'utf8'));
     json.iteration = 'five';
+    if (json.state) json.state.iteration = 'five';
     writeFileSync(state(dir), JSON.stringify(json));
   }, 'resume', ['state.json']);
   corrupt('state.json not JSON', (dir) => writeFileSync(state(dir), '{"iteration": '), 'resume', ['state.json']);
   corrupt('state.json empty', (dir) => writeFileSync(state(dir), ''), 'resume', ['state.json']);
   corrupt('checkpoint folder missing', (dir) => rmSync(join(dir, 'checkpoint'), { recursive: true }), 'resume', [`checkpoint`]);
-  corrupt('checkpoint weights.bin trailing bytes', (dir) => appendFileSync(join(dir, 'checkpoint', 'weights.bin'), Buffer.alloc(8)), 'resume', ['weights.bin']);
+  corrupt('checkpoint weights.bin trailing bytes', (dir) => appendFileSync(optimizerWeights(dir), Buffer.alloc(8)), 'resume', ['weights.bin']);
+  corrupt('policy one update ahead of state.json (mixed)', (dir) => {
+    // Another save's policy beside this state.json: what a kill between two separate writes left.
+    const other = join(dir, 'checkpoint', 'policy', 'weights.bin');
+    if (existsSync(other)) writeFileSync(other, Buffer.from(readFileSync(other)).map((b, i) => (i % 97 === 0 ? b ^ 1 : b)));
+    else writeFileSync(weights(dir), Buffer.from(readFileSync(weights(dir))).map((b, i) => (i % 97 === 0 ? b ^ 1 : b)));
+  }, 'resume', ['weights.bin']);
   const missing = fresh('missing');
   cases.push({ name: 'resume: a folder that does not exist', args: ['train', '--resume', join(missing, 'nope'), '--quick', '--no-progress', '--out', fresh('o')], expect: 'reject', mentions: ['nope'] });
   // --resume DIR alone continues (the checkpoint names its problem).
