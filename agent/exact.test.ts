@@ -217,3 +217,43 @@ test('the exact searcher is deterministic', async () => {
     assert.deepEqual(a.placement, b.placement);
   }
 });
+
+/** Like randomSmallProblem, with many zero times (the profiler clamps to 0) and ties between types. */
+function zeroAndTiedProblem(seed: number): Problem {
+  const problem = randomSmallProblem(seed);
+  const rng = seedrandom.alea(`zero-${seed}`);
+  const K = problem.types.length;
+  const { forwardMs, backwardMs } = problem;
+  for (let cell = 0; cell < forwardMs.length; cell++) {
+    if (Number.isNaN(forwardMs[cell])) continue;
+    const roll = rng();
+    if (roll < 0.35) forwardMs[cell] = 0;
+    if (rng() < 0.35) backwardMs[cell] = 0;
+    if (roll > 0.8 && cell % K > 0 && !Number.isNaN(forwardMs[cell - 1])) {
+      forwardMs[cell] = forwardMs[cell - 1]; // a tie with the previous type
+      backwardMs[cell] = backwardMs[cell - 1];
+    }
+  }
+  if (rng() < 0.3) problem.types.forEach((type, k) => (problem.types[k] = { ...type, pricePerHour: problem.types[0].pricePerHour }));
+  if (rng() < 0.2) problem.layers.forEach((layer, l) => (problem.layers[l] = { ...layer, activationBytes: 0 }));
+  return problem;
+}
+
+test('exact matches brute force with zero times and ties (both objectives)', () => {
+  let feasible = 0;
+  for (let seed = 1; seed <= 300; seed++) {
+    const problem = zeroAndTiedProblem(seed);
+    if (agreesWithBruteForce(problem, randomSettings(seed, problem), seed, 'zero')) feasible++;
+  }
+  assert.ok(feasible > 100, `feasible in ${feasible} of 300`);
+});
+
+test('a layer whose fastest time is 0 keeps its feasible completions (regression: the capacity bound was Infinity)', async () => {
+  // Seed 12 of the generator above: the exact pass pruned every label that led to the optimum.
+  const problem = zeroAndTiedProblem(12);
+  const settings = randomSettings(12, problem);
+  const brute = bruteForce(problem, settings);
+  const result = await exactSearcher.search(problem, settings, { seed: 1 });
+  assert.equal(result.feasible, brute.best !== null);
+  assert.ok(Math.abs(result.objective - brute.bestObjective) <= 1e-12 * brute.bestObjective, `${result.objective} vs ${brute.bestObjective}`);
+});

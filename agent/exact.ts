@@ -210,8 +210,9 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
     setMostReplicas(money);
     const widestForward = widestStage(forwardEfficiency, next);
     const widestBackward = widestStage(backwardEfficiency, next);
-    if (totalForward === 0 || widestForward === 0) return Infinity;
     // Each later stage takes its work / (units × efficiency); the bottleneck is at least the mean load.
+    // No work left (every remaining fastest time is 0) costs nothing whatever the rate; work with no
+    // rate to do it cannot be done (Infinity).
     const share = (work: number, rate: number) => (work > 0 ? work / rate : 0);
     const sumMs = label.sumMs + share(restForward, widestForward) + share(restBackward, widestBackward);
     const maxForward = Math.max(label.maxForward, share(restForward, totalForward), heavyStage(heavyForward, allowedForward, next));
