@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { addProblemOptions, loadProblemFromOptions, nonNegativeNumber, positiveInteger, type ProblemOptions } from '../common.js';
+import { addProblemOptions, loadProblemFromOptions, nonNegativeNumber, positiveInteger, type LoadedProblem, type ProblemOptions } from '../common.js';
+import { provenance } from './train.js';
 import { formatEvaluation } from '../format.js';
 import { progressLine } from '../progress.js';
 import { smallestFeasibleConstraintWithProof } from '../../agent/exact.js';
 import { SEARCHER_NAMES, searcherByName } from '../../agent/searchers.js';
-import { writeJsonAtomic } from '../../env/atomic-write.js';
+import { prepareOutputFolder, writeJsonAtomic } from '../../env/atomic-write.js';
 import { placementJson, type PlacementJson } from '../../agent/export.js';
 import type { SearchResult } from '../../agent/searcher.js';
 import type { Problem, Settings } from '../../env/problem.js';
@@ -26,8 +27,8 @@ export function register(program: Command): void {
       .command('solve')
       .description('search for the best placement with one method and write DIR/placement.json')
       .addOption(new Option('--method <method>', 'exact: proven optimum; the others are heuristics').choices(SEARCHER_NAMES).default('exact'))
-      .option('--seed <S>', 'seed of every random choice (never 0)', positiveInteger('--seed'), 1)
-      .option('--evaluations <N>', 'simulator evaluations for the sampling methods', positiveInteger('--evaluations'))
+      .option('--seed <S>', 'seed of every random choice (never 0)', positiveInteger('--seed', 2 ** 31 - 1), 1)
+      .option('--evaluations <N>', 'simulator evaluations for the sampling methods', positiveInteger('--evaluations', Number.MAX_SAFE_INTEGER))
       .option('--time-limit <seconds>', 'stop and keep the best found so far', nonNegativeNumber('--time-limit'))
       .option('--out <dir>', 'where placement.json goes', 'runs/solve')
       .option('--json', 'print placement.json instead of the table'),
@@ -35,7 +36,8 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  placer solve --method exact --problem bert-base --out runs/bert\n  placer solve --method genetic --layers layers.csv --devices devices.csv --profile profile.csv --budget 6 --seed 3 --out runs/mine')
     .action(async (options: SolveOptions) => {
       const loaded = loadProblemFromOptions(options);
-      const { json, file, result } = await solveAndExport({ ...options, ...loaded });
+      prepareOutputFolder(options.out);
+      const { json, file, result } = await solveAndExport({ ...options, ...loaded, loaded });
       if (options.json) {
         process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
         return;
@@ -53,6 +55,8 @@ export interface SolveRun {
   evaluations?: number;
   timeLimit?: number;
   out: string;
+  /** Where the problem came from (recorded in placement.json for validate). */
+  loaded?: LoadedProblem;
 }
 
 /** Runs one searcher with a progress line and writes DIR/placement.json. */
@@ -66,9 +70,10 @@ export async function solveAndExport(run: SolveRun): Promise<{ json: PlacementJs
     onProgress: progress.update,
   });
   progress.done();
-  const extra: Record<string, unknown> = { seed: run.seed, method: result.method, problem: run.problemName ?? null };
+  const extra: Record<string, unknown> = { seed: run.seed, method: result.method, problem: run.problemName ?? null, ...(run.loaded ? provenance(run.loaded) : {}) };
   if (result.provenOptimal !== undefined) extra.provenOptimal = result.provenOptimal;
-  if (!result.feasible) Object.assign(extra, loosestNeeded(run.problem, run.settings));
+  // Only a proof says nothing fits: a heuristic that found nothing says just that (describeSolve).
+  if (!result.feasible && result.method === 'exact') Object.assign(extra, loosestNeeded(run.problem, run.settings));
   const json = placementJson(run.problem, run.settings, result.placement, extra);
   const file = join(run.out, 'placement.json');
   writeJsonAtomic(file, json);
@@ -84,7 +89,11 @@ export function describeSolve(problem: Problem, settings: Settings, result: Sear
     formatEvaluation(report, new Map(problem.layers.map((l, i) => [l.name, i]))),
   ];
   if (!result.feasible) {
-    lines.push(describeLoosest(settings, json ?? loosestNeeded(problem, settings)));
+    lines.push(
+      result.method === 'exact'
+        ? describeLoosest(settings, json ?? loosestNeeded(problem, settings))
+        : `${result.method} found no feasible placement in ${result.evaluations} evaluations; a heuristic proves nothing: one may exist (try --method exact).`,
+    );
   }
   return lines.join('\n');
 }
@@ -93,13 +102,17 @@ export function describeSolve(problem: Problem, settings: Settings, result: Sear
 function loosestNeeded(problem: Problem, settings: Settings): Record<string, unknown> {
   const least = smallestFeasibleConstraintWithProof(problem, settings);
   const key = settings.objective === 'time' ? 'minimumFeasibleBudget' : 'minimumFeasibleDeadline';
-  return { [key]: least?.value ?? null, [`${key}Proven`]: least?.proven ?? true };
+  return { [key]: least.value, [`${key}Proven`]: least.proven };
 }
 
 function describeLoosest(settings: Settings, keys: Record<string, unknown>): string {
   const key = settings.objective === 'time' ? 'minimumFeasibleBudget' : 'minimumFeasibleDeadline';
   const least = keys[key] as number | null;
-  if (least === null) return 'No placement fits memory and unit counts whatever the budget or deadline.';
+  if (least === null) {
+    return keys[`${key}Proven`] === false
+      ? 'No placement that fits memory and unit counts was found in the time allowed (none is proven not to exist).'
+      : 'No placement fits memory and unit counts whatever the budget or deadline.';
+  }
   const hedge = keys[`${key}Proven`] === false ? ' at most' : '';
   return settings.objective === 'time'
     ? `No placement fits the budget: the smallest budget that makes one feasible is${hedge} ${least} $/h (--budget ${least}).`
