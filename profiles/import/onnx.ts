@@ -253,6 +253,22 @@ function safeFlops(opType: string, shapes: Parameters<typeof opFlops>[1]): numbe
   }
 }
 
+const NORMALIZATIONS = new Set(['BatchNormalization', 'InstanceNormalization', 'GroupNormalization', 'LayerNormalization', 'LpNormalization', 'Reshape', 'ReduceMean']);
+
+/**
+ * A bias-free Conv in a graph with no BatchNormalization left, whose output no
+ * normalisation reads: a conv with BN folded in by an eval-mode export whose
+ * folded bias was exactly zero (BN at its initial β = 0, mean = 0) and was
+ * dropped by the exporter. Convs are built without a bias precisely because a
+ * normalisation follows them; this is the one trace such a fold leaves.
+ */
+function foldedWithoutBias(proto: NodeProto, inputs: string[], readers: Map<string, string[]>, constant: Set<string>): boolean {
+  if (proto.op_type !== 'Conv' || inputs.length !== 2 || !constant.has(inputs[1]) || constant.has(inputs[0])) return false;
+  const out = proto.output?.[0];
+  const next = out ? readers.get(out) ?? [] : [];
+  return next.length > 0 && !next.some((op) => NORMALIZATIONS.has(op));
+}
+
 /** Names exporters give a conv bias they made by folding BatchNormalization in (TorchScript: onnx::Conv_N; dynamo: <weight>_bias). */
 function looksFolded(name: string): boolean {
   return /^onnx::Conv(Transpose)?_\d+$/.test(name) || /weight_bias$/.test(name);
@@ -358,6 +374,14 @@ export function importOnnx(file: string, bytes: Uint8Array, options: ImportOptio
   const guessed: string[] = [];
   const weightBytesOf = new Map<number, number>(); // node index -> weight traffic (does not scale with the batch)
 
+  // For the eval-mode BatchNormalization fold whose bias the exporter dropped (see foldedWithoutBias).
+  const hasBatchNorm = (graph.node ?? []).some((n) => n.op_type === 'BatchNormalization');
+  const readers = new Map<string, string[]>();
+  for (const n of graph.node ?? []) for (const t of n.input ?? []) readers.set(t, [...(readers.get(t) ?? []), n.op_type]);
+  let droppedBiasConvs = 0;
+  const hasInProjBias = [...initializers.keys()].some((name) => /in_proj_bias$/.test(name));
+  let droppedOutProj = 0;
+
   (graph.node ?? []).forEach((proto, index) => {
     const inputs = (proto.input ?? []).filter((t) => t !== '');
     const outputs = (proto.output ?? []).filter((t) => t !== '');
@@ -442,6 +466,35 @@ export function importOnnx(file: string, bytes: Uint8Array, options: ImportOptio
       }
     });
 
+    if (hasInProjBias && (proto.op_type === 'Gemm' || proto.op_type === 'MatMul') && (proto.op_type === 'MatMul' || inputs.length === 2)) {
+      // nn.MultiheadAttention with biases: its out_proj.bias starts at zero and the dynamo exporter drops a zero Gemm bias.
+      for (const origin of new Set(inputs.flatMap((t) => [...(origins.get(t) ?? [])]))) {
+        const match = /^(.*)out_proj\.weight$/.exec(origin);
+        const weight = initializers.get(origin);
+        if (!match || initializers.has(`${match[1]}out_proj.bias`) || !weight?.dims?.length) continue;
+        const type = weight.data_type ?? 1;
+        const out = num(weight.dims[0]);
+        droppedOutProj++; // per reader: cloned layers share one merged out_proj.weight
+        params += out;
+        paramBytes += out * DTYPE_BYTES[type];
+        const dname = DTYPE_NAMES[type] ?? String(type);
+        paramsByDtype[dname] = (paramsByDtype[dname] ?? 0) + out;
+      }
+    }
+    if (!hasBatchNorm && foldedWithoutBias(proto, inputs, readers, constant)) {
+      // The conv's BN (γ and β, one each per output channel) was folded in and its zero bias dropped.
+      const weight = initializers.get([...(origins.get(inputs[1]) ?? [])][0] ?? '');
+      const channels = weight?.dims?.length ? num(weight.dims[0]) * (proto.op_type === 'ConvTranspose' ? num(attrs.get('group') as number ?? 1) : 1) : 0;
+      const type = weight?.data_type ?? 1;
+      if (channels > 0 && FLOAT_TYPES.has(type)) {
+        params += 2 * channels;
+        paramBytes += 2 * channels * DTYPE_BYTES[type];
+        const dname = DTYPE_NAMES[type] ?? String(type);
+        paramsByDtype[dname] = (paramsByDtype[dname] ?? 0) + 2 * channels;
+        droppedBiasConvs++;
+      }
+    }
+
     const activationInputs = inputs.filter((t) => !constant.has(t));
     const shapes = {
       inputs: (proto.input ?? []).map((t) => facts.get(t)?.shape),
@@ -483,6 +536,8 @@ export function importOnnx(file: string, bytes: Uint8Array, options: ImportOptio
   );
   if (skipped.length) notes.push(`${skipped.length} floating-point initializer(s) feed no operator that reads activations and are not counted: ${skipped.slice(0, 5).map(([n]) => n).join(', ')}`);
   if (masks.size) notes.push(`${masks.size} initializer(s) hold -inf or a dtype's lowest value (attention masks traced as constants: ${[...masks].slice(0, 3).join(', ')}): not parameters`);
+  if (droppedOutProj) notes.push(`${droppedOutProj} attention out_proj weight(s) have no out_proj.bias although the model's attention has biases (in_proj_bias): nn.MultiheadAttention initialises it to zero and the exporter dropped it; counted (output dim each)`);
+  if (droppedBiasConvs) notes.push(`${droppedBiasConvs} Conv(s) have no bias and no normalisation after them, in a graph without BatchNormalization: taken as BatchNormalization folded in by an eval-mode export with its zero bias dropped; each counts 2 × output channels more (BN's γ and β). Export in training mode to keep BatchNormalization`);
   if (foldedConvs) notes.push(`${foldedConvs} Conv bias(es) carry exporter names (onnx::Conv_*, *weight_bias): BatchNormalization folded into the conv by an eval-mode export; each counts 2 × channels (BN's γ and β, as the framework counts them, for a conv without its own bias). Export in training mode to keep BatchNormalization`);
   if (mergedCopies) notes.push(`${mergedCopies} further read(s) of one initializer (by the same op type in the same input, or of a constant-valued tensor such as LayerNorm ones) were counted as separate parameters: exporters merge identical tensors (cloned layers, initial values) that the framework counts per module`);
   if (buffers.size) notes.push(`${buffers.size} BatchNormalization running statistics are buffers, not parameters (not counted, as in PyTorch's model.parameters())`);
