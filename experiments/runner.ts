@@ -24,7 +24,7 @@ import { progressBar } from './progress.js';
 import { updateProjectReadme, writeResultsReadme } from './readme.js';
 import { reportSweep, type SweepReport } from './report.js';
 import { timedOutResult, type RunResult } from './run-one.js';
-import { expandRuns, loadProblemRef, parseShard, pendingRuns, resultPath, shardRuns, type RunSpec } from './runs.js';
+import { expandRuns, loadProblemRef, parseShard, pendingRuns, resultPath, shardRuns, writeTimedOutRecord, type RunSpec } from './runs.js';
 
 interface Args {
   command: SweepKind | 'all' | 'merge';
@@ -138,8 +138,8 @@ async function runSweep(pool: Piscina, sweep: SweepKind, args: Args, runsDir: st
         bar.tick(`${run.id} ${result.feasible ? `${result.stepMs.toFixed(1)} ms` : 'infeasible'} ${result.seconds.toFixed(1)} s`);
       } catch (error) {
         if (abort.signal.aborted) {
-          writeJsonAtomic(resultPath(runsDir, run), timedOutResult(run, (performance.now() - started) / 1000, args.workers));
-          bar.tick(`${run.id} timed out (> ${run.runTimeLimitS} s)`);
+          const written = writeTimedOutRecord(runsDir, run, timedOutResult(run, (performance.now() - started) / 1000, args.workers));
+          bar.tick(written ? `${run.id} timed out (> ${run.runTimeLimitS} s)` : `${run.id} finished as its time ran out (result kept)`);
           return;
         }
         failures++;
