@@ -20,7 +20,7 @@ import { PACKAGE_ROOT } from '../env/bundled.js';
 import { UserError } from '../env/errors.js';
 import { writeJsonAtomic } from '../env/atomic-write.js';
 import { loadSweepConfig, SWEEP_KINDS, type SweepConfig, type SweepKind } from './config.js';
-import { progressBar } from './progress.js';
+import { progress } from '../bin/progress.js';
 import { updateProjectReadme, writeResultsReadme } from './readme.js';
 import { reportSweep, type SweepReport } from './report.js';
 import { timedOutResult, type RunResult } from './run-one.js';
@@ -116,7 +116,7 @@ async function runSweep(pool: Piscina, sweep: SweepKind, args: Args, runsDir: st
   process.stderr.write(
     `${sweep}${shardText}: ${expected.length} runs in the sweep, ${mine.length} selected${args.shard || args.methods ? ` (${[args.shard ? `shard ${args.shard.index}/${args.shard.count}` : '', args.methods ? `methods ${args.methods.join(',')}` : ''].filter(Boolean).join(', ')})` : ''}, ${mine.length - todo.length} already done, ${todo.length} to run on ${args.workers} workers\n`,
   );
-  const bar = progressBar(sweep, todo.length);
+  const bar = progress(sweep, { total: todo.length });
   let failures = 0;
   await Promise.all(
     todo.map(async (run) => {
