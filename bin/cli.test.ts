@@ -32,7 +32,7 @@ test('--help lists the commands', () => {
   for (const command of ['evaluate', 'solve', 'problems', 'profile', 'validate']) assert.match(stdout, new RegExp(`\\b${command}\\b`));
 });
 
-test('evaluate --json prints the DESIGN.md keys', () => {
+test('evaluate --json prints the keys of README "Reading the output"', () => {
   const { args } = problemDir();
   const { code, stdout } = placer('evaluate', ...args, '--assignment', 'gpu,gpu,cpu', '--budget', '10', '--json');
   assert.equal(code, 0);
