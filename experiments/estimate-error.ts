@@ -101,7 +101,7 @@ async function main(): Promise<void> {
       if (!node) throw new Error(`estimate-error: ${model} has no layer ${row.get('layer')}`);
       const roofline: Roofline = {
         peakFlopsFp32: c.gemmFlops, peakFlopsBf16: c.gemmFlops, memoryBandwidth: c.bytesPerS,
-        computeEfficiency: 1, memoryEfficiency: 1, overheadMs: c.overheadMs, cannotRun: new Set(), from: 'calibrated',
+        computeEfficiency: 1, convEfficiency: 1, gemmEfficiency: 1, memoryEfficiency: 1, overheadMs: c.overheadMs, cannotRun: new Set(), from: 'calibrated',
       };
       const kernels = node.kind === 'shape' ? 0 : 1;
       rows.push({ model, layer: node.name, type, pass: 'forward', estimatedMs: passMs(roofline, 'fp32', node.flops, node.bytesTouched, kernels), measuredMs: Number(row.get('forward_ms')) });

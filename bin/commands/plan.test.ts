@@ -68,3 +68,13 @@ test('corrupt, truncated and missing model files: one "placer:" line and exit 1'
   assert.equal(code, 1);
   assert.equal(stderr.trim(), `placer: ${join(FIXTURES, 'tiny-encoder.onnx')}: input "ids" dimension 1 is "seq", which has no value: give --dim seq=N`);
 });
+
+test('plan under a budget nothing fits: exit 2, and the smallest feasible budget in placement.json', () => {
+  const out = mkdtempSync(join(tmpdir(), 'placer-plan-'));
+  const { code, stdout } = placer('plan', join(FIXTURES, 'resnet-block.onnx'), '--micro-batch-size', '8', '--budget', '0.1', '--time-limit', '5', '--out', out);
+  assert.equal(code, 2);
+  assert.match(stdout, /smallest budget that makes one feasible is [\d.]+ \$\/h/);
+  const placement = JSON.parse(readFileSync(join(out, 'placement.json'), 'utf8'));
+  assert.equal(placement.feasible, false);
+  assert.ok(placement.minimumFeasibleBudget > 0.1);
+});

@@ -69,6 +69,12 @@ export function register(program: Command): void {
           `${e.stages.length} stage(s): ${e.stages.map((s) => `${s.replicas}×${s.type}`).join(' → ')}; ${result.result.method}${result.result.provenOptimal ? ' (proven)' : ''}, ${result.seconds.total.toFixed(2)} s\n` +
           `wrote ${result.files.join(', ')}\n`,
       );
-      if (!e.feasible) process.exitCode = 2;
+      if (!e.feasible) {
+        const budget = result.json.minimumFeasibleBudget;
+        const deadline = result.json.minimumFeasibleDeadline;
+        if (budget !== undefined) process.stdout.write(`No placement fits the budget: the smallest budget that makes one feasible is ${budget ?? 'none (memory or unit counts bind)'} $/h.\n`);
+        if (deadline !== undefined) process.stdout.write(`No placement meets the deadline: the smallest feasible deadline is ${deadline ?? 'none (memory or unit counts bind)'} ms.\n`);
+        process.exitCode = 2;
+      }
     });
 }

@@ -32,6 +32,13 @@ test('forward = max(compute, memory) + overhead per kernel; backward = twice the
   assert.ok(Math.abs(bf16.forwardMs[0] - 0.51) < 1e-9, 'bf16 peak is 4x');
 });
 
+test('per-op-kind efficiency: conv_efficiency and gemm_efficiency override compute_efficiency for their rows', () => {
+  const catalogue = readCatalogue(catalogueFile(`${HEADER},conv_efficiency,gemm_efficiency\nchip,1,1,1e9,1e9,1e12,1e12,1e11,0.5,0.5,0,,0.25,1\n`));
+  const work = (kinds: string[]): LayerWork => ({ name: kinds.join('+'), flops: 1e9, bytesTouched: 0, kinds, kernels: 1 });
+  const est = estimateProfile([work(['conv', 'memory']), work(['gemm']), work(['memory'])], catalogue, 'fp32');
+  assert.deepEqual(Array.from(est.forwardMs).map((x) => Math.round(x * 1000) / 1000), [4, 1, 2]);
+});
+
 test('cannot_run leaves the pair out; a layer no type can run is a UserError', () => {
   const catalogue = readCatalogue(catalogueFile(`${HEADER}\ncpu,1,1,1e9,1e9,1e12,1e12,1e11,0.5,0.5,0.01,\naccel,1,1,1e9,1e9,1e14,1e14,1e12,0.5,0.5,0.01,embedding\n`));
   const layers: LayerWork[] = [{ name: 'lookup', flops: 0, bytesTouched: 1e6, kinds: ['embedding', 'shape'], kernels: 1 }];

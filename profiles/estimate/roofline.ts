@@ -3,12 +3,14 @@
  * layer on every catalogue type, from a roofline (see the README, "Plan your
  * own model"):
  *
- *   pass_ms  = max(FLOPs / (peak × compute_efficiency), bytes / (memory_bandwidth × memory_efficiency)) × 1000
+ *   pass_ms  = max(FLOPs / (peak × efficiency), bytes / (memory_bandwidth × memory_efficiency)) × 1000
  *              + overhead_ms × kernels
  *   forward  = pass(flops, bytes_touched), kernels = the row's kernels column (at least 1)
  *   backward = pass(2 × flops, 2 × bytes_touched) with 2 × the kernels: the input and the weight
  *              gradient each cost about one forward (the usual 2× rule)
  *
+ * `efficiency` is conv_efficiency for a row with a conv, gemm_efficiency for a
+ * row with a GEMM, else compute_efficiency (the first two default to the third).
  * `peak` is peak_flops_fp32 (the rate the framework runs fp32 training at: TF32
  * tensor cores where TensorFlow uses them) or peak_flops_bf16 for
  * `--precision bf16`. A type whose cannot_run lists one of a row's op kinds
@@ -28,6 +30,9 @@ export interface Roofline {
   peakFlopsBf16: number;
   memoryBandwidth: number;
   computeEfficiency: number;
+  /** Compute efficiency of rows with a conv / a GEMM (default: computeEfficiency). */
+  convEfficiency: number;
+  gemmEfficiency: number;
   memoryEfficiency: number;
   overheadMs: number;
   cannotRun: Set<string>;
@@ -60,7 +65,7 @@ function optionalNumber(table: CsvTable, row: CsvRow, column: string, kind: 'pos
 export function readCatalogue(file: string): Catalogue {
   const types = loadDevices(file);
   const table = readCsv(file, ['type']);
-  const rooflines = table.rows.map((row, i): Roofline => {
+  const rooflines = table.rows.map((row): Roofline => {
     const name = textCell(table, row, 'type');
     const hw = CATALOGUE_HARDWARE.find((h) => h.type === name);
     const defaults: string[] = [];
@@ -84,15 +89,22 @@ export function readCatalogue(file: string): Catalogue {
       peakFlopsBf16: pick('peak_flops_bf16', 'positive', hw?.peakFlopsBf16 ?? fp32),
       memoryBandwidth: pick('memory_bandwidth_bytes_per_s', 'positive', hw?.memoryBandwidth),
       computeEfficiency: pick('compute_efficiency', 'positive', hw?.computeEfficiency),
+      convEfficiency: 0,
+      gemmEfficiency: 0,
       memoryEfficiency: pick('memory_efficiency', 'positive', hw?.memoryEfficiency),
       overheadMs: pick('overhead_ms', 'nonNegative', hw?.overheadMs),
       cannotRun,
       from: '',
     };
     if (roofline.computeEfficiency > 1) throw inputError(file, row.row, 'compute_efficiency', `expected a fraction in (0, 1], got ${roofline.computeEfficiency}`);
+    // Optional per-op-kind compute efficiencies; absent means the type's compute_efficiency (not a bundled default).
+    roofline.convEfficiency = optionalNumber(table, row, 'conv_efficiency', 'positive') ?? roofline.computeEfficiency;
+    roofline.gemmEfficiency = optionalNumber(table, row, 'gemm_efficiency', 'positive') ?? roofline.computeEfficiency;
+    for (const [column, value] of [['conv_efficiency', roofline.convEfficiency], ['gemm_efficiency', roofline.gemmEfficiency]] as const) {
+      if (value > 1) throw inputError(file, row.row, column, `expected a fraction in (0, 1], got ${value}`);
+    }
     if (roofline.memoryEfficiency > 1) throw inputError(file, row.row, 'memory_efficiency', `expected a fraction in (0, 1], got ${roofline.memoryEfficiency}`);
     roofline.from = defaults.length === 0 ? 'catalogue' : `bundled defaults for ${defaults.join(', ')}`;
-    void i;
     return roofline;
   });
   return { file, types, rooflines };
@@ -114,9 +126,16 @@ export function readLayerWork(file: string): LayerWork[] {
   });
 }
 
-export function passMs(r: Roofline, precision: Precision, flops: number, bytes: number, kernels: number): number {
+/** The compute efficiency of a row: its conv's, else its GEMM's, else the type's general one. */
+export function efficiencyFor(r: Roofline, kinds: readonly string[]): number {
+  if (kinds.includes('conv')) return r.convEfficiency;
+  if (kinds.includes('gemm')) return r.gemmEfficiency;
+  return r.computeEfficiency;
+}
+
+export function passMs(r: Roofline, precision: Precision, flops: number, bytes: number, kernels: number, kinds: readonly string[] = []): number {
   const peak = precision === 'bf16' ? r.peakFlopsBf16 : r.peakFlopsFp32;
-  const computeS = flops / (peak * r.computeEfficiency);
+  const computeS = flops / (peak * efficiencyFor(r, kinds));
   const memoryS = bytes / (r.memoryBandwidth * r.memoryEfficiency);
   return Math.max(computeS, memoryS) * 1000 + r.overheadMs * Math.max(1, kernels);
 }
@@ -142,8 +161,8 @@ export function estimateProfile(layers: LayerWork[], catalogue: Catalogue, preci
         excluded.push({ layer: layer.name, type: catalogue.types[k].name, reason: `cannot_run lists "${refused}"` });
         return;
       }
-      forwardMs[l * K + k] = passMs(r, precision, layer.flops, layer.bytesTouched, layer.kernels);
-      backwardMs[l * K + k] = passMs(r, precision, 2 * layer.flops, 2 * layer.bytesTouched, 2 * layer.kernels);
+      forwardMs[l * K + k] = passMs(r, precision, layer.flops, layer.bytesTouched, layer.kernels, layer.kinds);
+      backwardMs[l * K + k] = passMs(r, precision, 2 * layer.flops, 2 * layer.bytesTouched, 2 * layer.kernels, layer.kinds);
       runnable++;
     });
     if (runnable === 0) throw new UserError(`layer "${layer.name}" (op kinds ${layer.kinds.join(';')}) can run on no type of ${catalogue.file}: add a type whose cannot_run does not list them`);

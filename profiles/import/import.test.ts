@@ -160,6 +160,37 @@ test('an unsupported operator is reported by name and op type, and the import go
   assert.equal(rows[0].flops, 2 * 8 * 16 * 32 + 8 * 32 + 8 * 32);
 });
 
+test('an attention mask traced as a constant (-inf entries) is not a parameter; a bias of the same op is', () => {
+  const schema = readFileSync(join(PACKAGE_ROOT, 'profiles', 'import', 'onnx.proto'), 'utf8');
+  const Model = protobuf.parse(schema, { keepCase: true }).root.lookupType('onnx.ModelProto');
+  const floats = (name: string, dims: number[], value: (i: number) => number) => {
+    const data = new Float32Array(dims.reduce((p, d) => p * d, 1)).map((_, i) => value(i));
+    return { name, dims, data_type: 1, raw_data: new Uint8Array(data.buffer) };
+  };
+  const info = (name: string, dims: number[]) => ({ name, type: { tensor_type: { elem_type: 1, shape: { dim: dims.map((d) => ({ dim_value: d })) } } } });
+  const bytes = Model.encode(Model.fromObject({
+    ir_version: 8,
+    opset_import: [{ domain: '', version: 17 }],
+    graph: {
+      node: [
+        { name: 'scores', op_type: 'MatMul', input: ['x', 'w'], output: ['s'] },
+        { name: 'masked', op_type: 'Add', input: ['s', 'mask'], output: ['m'] },
+        { name: 'biased', op_type: 'Add', input: ['m', 'bias'], output: ['y'] },
+      ],
+      initializer: [
+        floats('w', [4, 4], (i) => i / 10),
+        floats('mask', [4, 4], (i) => (i % 4 > Math.floor(i / 4) ? -Infinity : 0)),
+        floats('bias', [4, 4], (i) => i / 7),
+      ],
+      input: [info('x', [4, 4])],
+      output: [info('y', [4, 4])],
+    },
+  })).finish();
+  const graph = importOnnx('mask.onnx', bytes, { microBatchSize: 4, dims: new Map() });
+  assert.equal(graph.nodes.reduce((s, n) => s + n.params, 0), 32);
+  assert.ok(graph.notes.some((n) => /-inf/.test(n) && /mask/.test(n)));
+});
+
 test('a model exported with a fixed batch is scaled to the micro-batch size (activations and FLOPs, not weights)', () => {
   const fixed = toChain(importOnnx('fixed.onnx', customOpModel(2), { microBatchSize: 8, dims: new Map() }));
   const dynamic = toChain(importOnnx('dynamic.onnx', customOpModel('N'), { microBatchSize: 8, dims: new Map() }));
@@ -217,4 +248,37 @@ test('dimension expressions evaluate without eval', () => {
   assert.equal(evaluateDim('max(s0, 20)', b), 20);
   assert.equal(evaluateDim('unknown', b), undefined);
   assert.equal(evaluateDim('s0; process.exit()', b), undefined);
+});
+
+test('mutated model files: a table of finite numbers or a UserError, never another exception (seeded)', () => {
+  let seed = 12345;
+  const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const check = (run: () => ImportedGraph) => {
+    try {
+      for (const r of toChain(run())) assert.ok([r.paramBytes, r.activationBytes, r.flops, r.bytesTouched].every(Number.isFinite), r.name);
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+    }
+  };
+  for (const file of ['resnet-block.onnx', 'tiny-encoder.onnx']) {
+    const original = readFileSync(join(FIXTURES, file));
+    for (let i = 0; i < 60; i++) {
+      const bytes = Buffer.from(original);
+      for (let k = 0; k < 1 + Math.floor(random() * 5); k++) bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
+      check(() => importOnnx(file, bytes, { microBatchSize: 2, dims: new Map([['seq', 8]]) }));
+    }
+  }
+  for (const file of ['keras-cnn/model.json', 'keras-text/model.json']) {
+    const text = readFileSync(join(FIXTURES, file), 'utf8');
+    for (let i = 0; i < 60; i++) {
+      const json = JSON.parse(text);
+      const layers = json.modelTopology.model_config.config.layers;
+      const layer = layers[Math.floor(random() * layers.length)];
+      const keys = Object.keys(layer.config);
+      const r = random();
+      layer.config[keys[Math.floor(random() * keys.length)]] = r < 0.3 ? null : r < 0.6 ? 'x' : r < 0.8 ? -3 : [];
+      if (random() < 0.2) layer.inbound_nodes = 5;
+      check(() => importTfjsLayers(file, JSON.stringify(json), { microBatchSize: 2, dims: new Map() }));
+    }
+  }
 });

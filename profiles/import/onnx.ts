@@ -165,6 +165,43 @@ function isUniform(t: TensorProto, modelFile: string): boolean {
   return true;
 }
 
+/** Operators whose constant inputs are weights by their role (no need to look at the values). */
+const WEIGHT_READERS = new Set([
+  'MatMul', 'Gemm', 'Conv', 'ConvTranspose', 'Gather', 'LayerNormalization', 'BatchNormalization', 'InstanceNormalization',
+  'GroupNormalization', 'LSTM', 'GRU', 'RNN', 'Einsum', 'PRelu', 'SimplifiedLayerNormalization', 'SkipLayerNormalization', 'RMSNormalization',
+]);
+
+/**
+ * An additive attention mask baked into the file (a causal mask traced as a
+ * constant): it holds ±inf or a dtype's lowest value (≤ -1e30 in fp32, ≤ -6e4
+ * in fp16/bf16). No trained parameter does.
+ */
+function looksLikeMask(t: TensorProto, modelFile: string): boolean {
+  const type = t.data_type ?? 1;
+  const n = (t.dims ?? []).reduce((p: number, d) => p * num(d), 1);
+  if (n * (DTYPE_BYTES[type] ?? 4) > 1 << 26) return false;
+  let values: ArrayLike<number> | undefined = t.float_data && t.float_data.length ? t.float_data : t.double_data && t.double_data.length ? t.double_data : undefined;
+  if (!values) {
+    const raw = t.data_location === 1 ? externalBytes(t, modelFile) : t.raw_data;
+    if (!raw || raw.length < n * (DTYPE_BYTES[type] ?? 4)) return false;
+    const copy = new Uint8Array(raw.subarray(0, n * DTYPE_BYTES[type])); // a copy: aligned for the float views
+    if (type === 1) values = new Float32Array(copy.buffer, copy.byteOffset, n);
+    else if (type === 11) values = new Float64Array(copy.buffer, copy.byteOffset, n);
+    else if (type === 10 || type === 16) {
+      // Exponent bits all ones = inf/NaN; otherwise the value's magnitude from the top bits.
+      const view = new DataView(copy.buffer, copy.byteOffset, copy.byteLength);
+      for (let i = 0; i < n; i++) {
+        const h = view.getUint16(2 * i, true);
+        if (type === 10 ? (h & 0x7c00) === 0x7c00 || (h & 0x7fff) >= 0x7b53 : (h & 0x7f80) === 0x7f80 || (h & 0x7fff) >= 0x7149) return true;
+      }
+      return false;
+    } else return false;
+  }
+  const limit = type === 1 || type === 11 ? 1e30 : 6e4;
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]) || Math.abs(values[i]) >= limit) return true;
+  return false;
+}
+
 /** The bytes of an initializer stored in an external data file beside the model (read only for shared ones). */
 function externalBytes(t: TensorProto, modelFile: string): Uint8Array | undefined {
   const entry = (key: string) => t.external_data?.find((e) => e.key === key)?.value;
@@ -204,6 +241,15 @@ function attrValue(a: AttributeProto): AttrValue {
       if (a.s && a.s.length) return new TextDecoder().decode(a.s);
       if (a.i !== undefined && a.i !== null) return num(a.i);
       return a.f;
+  }
+}
+
+function safeFlops(opType: string, shapes: Parameters<typeof opFlops>[1]): number {
+  try {
+    const flops = opFlops(opType, shapes);
+    return Number.isFinite(flops) && flops >= 0 ? flops : 0;
+  } catch {
+    return 0;
   }
 }
 
@@ -299,6 +345,7 @@ export function importOnnx(file: string, bytes: Uint8Array, options: ImportOptio
   let mergedCopies = 0;
   let foldedConvs = 0;
   const firstReader = new Map<string, string>();
+  const masks = new Set<string>();
   const buffers = new Set<string>();
   const paramsByDtype: Record<string, number> = {};
   const nodes: OpNode[] = [];
@@ -319,7 +366,14 @@ export function importOnnx(file: string, bytes: Uint8Array, options: ImportOptio
     const known = (proto.domain ?? '') === '' || proto.domain === 'ai.onnx' || proto.domain === 'com.microsoft';
     const modelled = known && isModelled(proto.op_type);
     const inFacts = (proto.input ?? []).map((t) => (t === '' ? {} : facts.get(t) ?? {}));
-    let outFacts = known ? inferNode({ opType: proto.op_type, attrs }, inFacts, outputs.length) : undefined;
+    let outFacts: TensorFacts[] | undefined;
+    try {
+      outFacts = known ? inferNode({ opType: proto.op_type, attrs }, inFacts, outputs.length) : undefined;
+    } catch {
+      outFacts = undefined; // inconsistent shapes in the file: fall back like an unmodelled operator
+    }
+    const sane = (shape: number[] | undefined) => (shape && shape.every((d) => Number.isInteger(d) && d >= 0) ? shape : undefined);
+    if (outFacts) outFacts = outFacts.map((f) => ({ shape: sane(f?.shape), value: f?.value }));
     outputs.forEach((t, i) => {
       const inferred = outFacts?.[i];
       const shape = inferred?.shape ?? declared.get(t) ?? (i === 0 ? inFacts[0]?.shape : undefined);
@@ -370,6 +424,11 @@ export function importOnnx(file: string, bytes: Uint8Array, options: ImportOptio
           continue;
         }
         if (!FLOAT_TYPES.has(type) || count <= 1) continue;
+        if (masks.has(origin)) continue;
+        if (!claimed.has(origin) && !WEIGHT_READERS.has(proto.op_type) && looksLikeMask(init, file)) {
+          masks.add(origin);
+          continue;
+        }
         claimed.add(origin);
         // Conv+BatchNormalization folded by an eval-mode export: the bias is BN's β
         // merged with its mean; the framework also counts BN's γ, one more per channel.
@@ -404,7 +463,7 @@ export function importOnnx(file: string, bytes: Uint8Array, options: ImportOptio
       outputs,
       params,
       paramBytes,
-      flops: modelled ? opFlops(proto.op_type, shapes) : 0,
+      flops: modelled ? safeFlops(proto.op_type, shapes) : 0,
       bytesTouched: isView ? 0 : moved + weightTraffic,
       kind: modelled ? kind : 'memory',
     });
@@ -420,9 +479,10 @@ export function importOnnx(file: string, bytes: Uint8Array, options: ImportOptio
   });
 
   const skipped = [...initializers.entries()].filter(
-    ([name, t]) => !claimed.has(name) && !buffers.has(name) && FLOAT_TYPES.has(t.data_type ?? 1) && (t.dims ?? []).reduce((p: number, d) => p * num(d), 1) > 1,
+    ([name, t]) => !claimed.has(name) && !buffers.has(name) && !masks.has(name) && FLOAT_TYPES.has(t.data_type ?? 1) && (t.dims ?? []).reduce((p: number, d) => p * num(d), 1) > 1,
   );
   if (skipped.length) notes.push(`${skipped.length} floating-point initializer(s) feed no operator that reads activations and are not counted: ${skipped.slice(0, 5).map(([n]) => n).join(', ')}`);
+  if (masks.size) notes.push(`${masks.size} initializer(s) hold -inf or a dtype's lowest value (attention masks traced as constants: ${[...masks].slice(0, 3).join(', ')}): not parameters`);
   if (foldedConvs) notes.push(`${foldedConvs} Conv bias(es) carry exporter names (onnx::Conv_*, *weight_bias): BatchNormalization folded into the conv by an eval-mode export; each counts 2 × channels (BN's γ and β, as the framework counts them, for a conv without its own bias). Export in training mode to keep BatchNormalization`);
   if (mergedCopies) notes.push(`${mergedCopies} further read(s) of one initializer (by the same op type in the same input, or of a constant-valued tensor such as LayerNorm ones) were counted as separate parameters: exporters merge identical tensors (cloned layers, initial values) that the framework counts per module`);
   if (buffers.size) notes.push(`${buffers.size} BatchNormalization running statistics are buffers, not parameters (not counted, as in PyTorch's model.parameters())`);

@@ -372,6 +372,20 @@ function layerMath(spec: LayerSpec, ins: Shape[]): { out: Shape; flops: number; 
   return undefined;
 }
 
+/** layerMath, or undefined (the unmodelled-layer rule) when the config does not give whole, finite numbers. */
+function saneMath(spec: LayerSpec, ins: Shape[]): ReturnType<typeof layerMath> {
+  try {
+    const math = layerMath(spec, ins);
+    if (!math) return undefined;
+    const whole = (x: unknown) => Number.isFinite(Number(x)) && Number(x) >= 0;
+    if (!Array.isArray(math.out) || !math.out.every((d) => d === null || (whole(d) && Number.isInteger(Number(d))))) return undefined;
+    if (!whole(math.flops) || !whole(math.params)) return undefined;
+    return math;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Reads `model.json` text and sizes every tensor for one micro-batch. */
 export function importTfjsLayers(file: string, text: string, options: ImportOptions): ImportedGraph {
   let json: unknown;
@@ -423,9 +437,12 @@ export function importTfjsLayers(file: string, text: string, options: ImportOpti
         if (item.call > 0) continue;
         const c = spec.config;
         const shape = (c.batch_input_shape ?? c.batch_shape ?? (c.input_shape ? [null, ...(c.input_shape as Shape)] : undefined)) as Shape | undefined;
-        if (!shape) throw new UserError(`${file}: input layer "${spec.name}" has no batch_input_shape`);
+        if (!Array.isArray(shape)) throw new UserError(`${file}: input layer "${spec.name}" has no batch_input_shape (a list)`);
         const resolved = shape.map((d, i) => {
-          if (d !== null && d !== undefined) return Number(d);
+          if (d !== null && d !== undefined) {
+            if (!Number.isInteger(Number(d)) || Number(d) < 1) throw new UserError(`${file}: input layer "${spec.name}" dimension ${i} is ${JSON.stringify(d)}, expected a whole number >= 1 or null`);
+            return Number(d);
+          }
           if (i === 0) return batch;
           const named = options.dims.get(`${spec.name}.${i}`) ?? options.dims.get(`dim${i}`);
           if (named !== undefined) return named;
@@ -441,7 +458,7 @@ export function importTfjsLayers(file: string, text: string, options: ImportOpti
         const reads = spec.calls[item.call];
         if (!reads.every((t) => shapes.has(t))) break;
         const out = `${spec.name}:${item.call}:0`;
-        const math = layerMath(spec, reads.map((t) => shapes.get(t)!));
+        const math = saneMath(spec, reads.map((t) => shapes.get(t)!));
         const firstCall = !paramsGiven.has(spec.name);
         paramsGiven.add(spec.name);
         const fromManifest = manifestParams.get(spec.name);

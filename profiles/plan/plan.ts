@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import { placementJson, type PlacementJson } from '../../agent/export.js';
+import { smallestFeasibleConstraintWithProof } from '../../agent/exact.js';
 import { searcherByName } from '../../agent/searchers.js';
 import type { SearchResult } from '../../agent/searcher.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../env/atomic-write.js';
@@ -93,13 +94,21 @@ export async function plan(model: string, options: PlanOptions): Promise<PlanRes
   writeJsonAtomic(join(options.out, 'import-report.json'), imported.report);
   files.push(join(options.out, 'import-report.json'));
 
-  const json = placementJson(problem, settings, result.placement, {
+  const extra: Record<string, unknown> = {
     seed: options.seed,
     method: result.method,
     problem: imported.report.model,
     provenOptimal: result.provenOptimal ?? false,
     estimated: true,
-  });
+  };
+  if (!result.feasible) {
+    // What would make a placement feasible, as `placer solve` reports it.
+    const least = smallestFeasibleConstraintWithProof(problem, settings);
+    const key = settings.objective === 'time' ? 'minimumFeasibleBudget' : 'minimumFeasibleDeadline';
+    extra[key] = least?.value ?? null;
+    extra[`${key}Proven`] = least?.proven ?? true;
+  }
+  const json = placementJson(problem, settings, result.placement, extra);
   writeJsonAtomic(join(options.out, 'placement.json'), json);
   files.push(join(options.out, 'placement.json'));
   const evaluation = evaluate(problem, settings, result.placement);
@@ -145,6 +154,8 @@ export function planReport(p: PlanResult, options: PlanOptions): string {
     '',
     `Bottleneck: ${e.bottleneck.kind === 'stage' ? `stage ${e.bottleneck.index} (${e.stages[e.bottleneck.index]?.type})` : `the link after stage ${e.bottleneck.index} (${fmt(e.linkMs[e.bottleneck.index] ?? 0)} ms each way)`}.`,
     ...(e.violations.length ? ['', 'Violations:', ...e.violations.map((v) => `- ${v}`)] : []),
+    ...(p.json.minimumFeasibleBudget !== undefined ? ['', `The smallest budget under which a placement is feasible: ${p.json.minimumFeasibleBudget ?? 'none (memory or unit counts)'} $/h.`] : []),
+    ...(p.json.minimumFeasibleDeadline !== undefined ? ['', `The smallest deadline under which a placement is feasible: ${p.json.minimumFeasibleDeadline ?? 'none (memory or unit counts)'} ms.`] : []),
     '',
     '## What was measured, read and estimated',
     '',
