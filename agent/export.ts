@@ -1,5 +1,5 @@
 /**
- * The exported placement (DESIGN.md "The exported placement"): one pure
+ * The exported placement (README "Reading the output"): one pure
  * function from a scored placement to the placement.json object, shared by
  * `placer train`, `placer place` and `placer solve`. Deterministic: no
  * timings, no dates, so the same placement gives the same file byte for byte.
@@ -64,6 +64,6 @@ export function placementJson(problem: Problem, settings: Settings, placement: P
   if (!report.feasible) required.violations = report.violations;
   const out: PlacementJson = { ...required };
   for (const [key, value] of Object.entries(extra)) if (!(key in required) && value !== undefined) out[key] = value;
-  // `seed` sits with the required keys in DESIGN.md's example; keep it when given.
+  // `seed` sits with the required keys in the README's example; keep it when given.
   return out;
 }

@@ -31,6 +31,8 @@ interface Case extends Expectation {
   env?: Record<string, string>;
   /** Runs before the command (e.g. a first training to corrupt). */
   before?: () => Promise<void>;
+  /** Runs the case itself instead of `placer args` (a kill, then a resume). */
+  run?: () => Promise<RunRecord>;
 }
 
 const work = mkdtempSync(join(tmpdir(), 'placer-hostile-'));
@@ -330,6 +332,26 @@ function trainCases(): Case[] {
   return cases;
 }
 
+/** A run killed with SIGKILL after `delayS`, then `train --resume DIR` alone: it resumes or refuses in one line; placement.json is never torn. */
+function killCases(): Case[] {
+  return [0.5, 0.9, 1.3, 1.8, 2.4, 3.2].map((delayS) => {
+    const dir = fresh('killed');
+    return {
+      name: `train killed by SIGKILL after ${delayS} s, then --resume DIR alone`,
+      args: [],
+      expect: 'either' as const,
+      outDirs: [dir],
+      run: async () => {
+        const child = spawn(process.execPath, [BIN, 'train', '--problem', 'toy', '--iterations', '40', '--checkpoint-every', '2', '--no-progress', '--out', dir], { stdio: 'ignore' });
+        await new Promise((r) => setTimeout(r, delayS * 1000));
+        child.kill('SIGKILL');
+        await new Promise((r) => child.once('close', r));
+        return placer(['train', '--resume', dir, '--no-progress']);
+      },
+    };
+  });
+}
+
 function realCases(): Case[] {
   const cases: Case[] = [];
   const devices = join(ROOT, 'profiles', 'local', 'devices.csv');
@@ -372,7 +394,7 @@ function realCases(): Case[] {
 }
 
 async function main(): Promise<void> {
-  const all = [...csvCases(), ...placementCases(), ...flagCases(), ...problemJsonCases(), ...randomCases(), ...trainCases(), ...realCases()];
+  const all = [...csvCases(), ...placementCases(), ...flagCases(), ...problemJsonCases(), ...randomCases(), ...trainCases(), ...killCases(), ...realCases()];
   const cases = ONLY ? all.filter((c) => c.name.includes(ONLY)) : all;
   const counts: Record<Outcome, number> = { clean: 0, 'stack trace': 0, hang: 0, 'wrong result': 0, unclear: 0 };
   const notClean: string[] = [];
@@ -384,7 +406,7 @@ async function main(): Promise<void> {
       while (next < cases.length) {
         const c = cases[next++];
         await c.before?.();
-        const run = await placer(c.args, TIMEOUT_S, c.env);
+        const run = c.run ? await c.run() : await placer(c.args, TIMEOUT_S, c.env);
         const { outcome, why } = classify(run, c);
         counts[outcome]++;
         records.push({ name: c.name, outcome, why });

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { addProblemOptions, loadProblemFromOptions, nonNegativeNumber, positiveInteger, type LoadedProblem, type ProblemOptions } from '../common.js';
 import { provenance } from './train.js';
 import { formatEvaluation } from '../format.js';
-import { progressLine } from '../progress.js';
+import { progress } from '../progress.js';
 import { smallestFeasibleConstraintWithProof } from '../../agent/exact.js';
 import { SEARCHER_NAMES, searcherByName } from '../../agent/searchers.js';
 import { prepareOutputFolder, writeJsonAtomic } from '../../env/atomic-write.js';
@@ -62,14 +62,15 @@ export interface SolveRun {
 /** Runs one searcher with a progress line and writes DIR/placement.json. */
 export async function solveAndExport(run: SolveRun): Promise<{ json: PlacementJson; file: string; result: SearchResult }> {
   const searcher = searcherByName(run.method);
-  const progress = progressLine(run.method);
+  // Quiet in logs (CI stays clean); on a terminal, one line redrawn.
+  const bar = progress(run.method, { logEverySeconds: Infinity });
   const result = await searcher.search(run.problem, run.settings, {
     seed: run.seed,
     maxEvaluations: run.evaluations,
     timeLimitS: run.timeLimit,
-    onProgress: progress.update,
+    onProgress: (p) => bar.update(`${p.evaluations} evaluations  best ${Number.isFinite(p.bestObjective) ? p.bestObjective.toPrecision(6) : 'none yet'}`, p.fraction),
   });
-  progress.done();
+  bar.done();
   const extra: Record<string, unknown> = { seed: run.seed, method: result.method, problem: run.problemName ?? null, ...(run.loaded ? provenance(run.loaded) : {}) };
   if (result.provenOptimal !== undefined) extra.provenOptimal = result.provenOptimal;
   // Only a proof says nothing fits: a heuristic that found nothing says just that (describeSolve).

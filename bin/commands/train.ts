@@ -34,6 +34,7 @@ import {
   type ReinforceConfig,
 } from '../../agent/reinforce.js';
 import type { SearchResult } from '../../agent/searcher.js';
+import { progress } from '../progress.js';
 import { addProblemOptions, loadProblemFromOptions, positiveInteger, positiveNumber, type LoadedProblem, type ProblemOptions } from '../common.js';
 
 export interface TrainCommandOptions extends ProblemOptions {
@@ -180,7 +181,7 @@ export async function trainCommand(
   // Leave time for the export within the time limit: startup already spent, and a small margin.
   const timeLimitS =
     options.timeLimit !== undefined ? Math.max(0.5, options.timeLimit - (performance.now() - started) / 1000 - Math.min(3, 0.05 * options.timeLimit)) : undefined;
-  const bar = new ProgressBar(options.progress !== false, settings.objective);
+  const bar = trainingProgress(options.progress !== false, settings.objective, iterations);
   const trainer = new ReinforceTrainer(problem, settings, config, {
     seed,
     iterations,
@@ -191,7 +192,7 @@ export async function trainCommand(
     shouldStop: () => stopRequested,
     onIteration: async (row, t) => {
       history += `${historyLine(row)}\n`;
-      bar.update(row, iterations);
+      bar.update(row);
       if (row.iteration % options.checkpointEvery === 0) await checkpoint(t);
     },
   });
@@ -266,33 +267,19 @@ function sha256File(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
-/** One line on stderr, rewritten in place on a terminal; a line per 10% otherwise. */
-class ProgressBar {
-  private lastTenth = -1;
-  constructor(private readonly enabled: boolean, private readonly objective: Settings['objective']) {}
-
-  update(row: HistoryRow, iterations?: number): void {
-    if (!this.enabled) return;
-    const fraction = iterations ? row.iteration / iterations : undefined;
-    const width = 20;
-    const filled = fraction !== undefined ? Math.round(width * Math.min(1, fraction)) : 0;
-    const bar = fraction !== undefined ? `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ` : '';
-    const best = Number.isFinite(row.bestObjective)
-      ? this.objective === 'cost' ? `${row.bestObjective.toExponential(4)} $/step` : `${row.bestObjective.toFixed(2)} ms`
-      : 'none feasible';
-    const line = `${bar}update ${row.iteration}${iterations ? `/${iterations}` : ''}  best ${best}  feasible ${(100 * row.feasibleShare).toFixed(0)}%  entropy ${row.entropy.toFixed(3)}  ${row.seconds.toFixed(1)} s`;
-    if (process.stderr.isTTY) {
-      process.stderr.write(`\r${line.padEnd(100)}`);
-    } else {
-      const tenth = fraction !== undefined ? Math.floor(fraction * 10) : Math.floor(row.iteration / 50);
-      if (tenth !== this.lastTenth) {
-        this.lastTenth = tenth;
-        process.stderr.write(`${line}\n`);
-      }
-    }
-  }
-
-  done(): void {
-    if (this.enabled && process.stderr.isTTY) process.stderr.write('\n');
-  }
+/** The training line of the progress renderer: update, best, feasible share, entropy. */
+function trainingProgress(enabled: boolean, objective: Settings['objective'], iterations?: number) {
+  const bar = progress('train', { enabled });
+  return {
+    update(row: HistoryRow): void {
+      const best = Number.isFinite(row.bestObjective)
+        ? objective === 'cost' ? `${row.bestObjective.toExponential(4)} $/step` : `${row.bestObjective.toFixed(2)} ms`
+        : 'none feasible';
+      bar.update(
+        `update ${row.iteration}${iterations ? `/${iterations}` : ''}  best ${best}  feasible ${(100 * row.feasibleShare).toFixed(0)}%  entropy ${row.entropy.toFixed(3)}`,
+        iterations ? row.iteration / iterations : undefined,
+      );
+    },
+    done: () => bar.done(),
+  };
 }
