@@ -196,6 +196,53 @@ test('an attention mask traced as a constant (-inf entries) is not a parameter; 
   assert.ok(graph.notes.some((n) => /-inf/.test(n) && /mask/.test(n)));
 });
 
+test('control flow: an If is reported, reads what its branches read, and owns their weights', () => {
+  const schema = readFileSync(join(PACKAGE_ROOT, 'profiles', 'import', 'onnx.proto'), 'utf8');
+  const Model = protobuf.parse(schema, { keepCase: true }).root.lookupType('onnx.ModelProto');
+  const tensor = (name: string, dims: number[], type = 1) => ({ name, dims, data_type: type, raw_data: new Uint8Array((type === 7 ? 8 : 4) * dims.reduce((p, d) => p * d, 1)) });
+  const info = (name: string, dims: (number | string)[]) => ({
+    name,
+    type: { tensor_type: { elem_type: 1, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } } },
+  });
+  const branch = (name: string, op: string, weight: string, inner: boolean) => ({
+    name,
+    node: [{ name: `${name}_op`, op_type: op, input: ['h', weight], output: [`${name}_out`] }],
+    initializer: inner ? [tensor(weight, [8])] : [],
+    output: [info(`${name}_out`, ['N', 8])],
+  });
+  const bytes = Model.encode(Model.fromObject({
+    ir_version: 8,
+    opset_import: [{ domain: '', version: 17 }],
+    graph: {
+      node: [
+        { name: 'fc1', op_type: 'Gemm', input: ['x', 'w1'], output: ['h'], attribute: [{ name: 'transB', type: 2, i: 1 }] },
+        { name: 'total', op_type: 'ReduceSum', input: ['h'], output: ['s'], attribute: [{ name: 'keepdims', type: 2, i: 0 }] },
+        { name: 'positive', op_type: 'Greater', input: ['s', 'zero'], output: ['c'] },
+        {
+          name: 'branch', op_type: 'If', input: ['c'], output: ['y'],
+          attribute: [
+            { name: 'then_branch', type: 5, g: branch('then', 'Add', 'w_then', false) },
+            { name: 'else_branch', type: 5, g: branch('else', 'Mul', 'w_else', true) },
+          ],
+        },
+        { name: 'fc2', op_type: 'Gemm', input: ['y', 'w2'], output: ['z'], attribute: [{ name: 'transB', type: 2, i: 1 }] },
+      ],
+      initializer: [tensor('w1', [8, 4]), tensor('w_then', [8]), tensor('w2', [2, 8]), tensor('zero', [])],
+      input: [info('x', ['N', 4])],
+      output: [info('z', ['N', 2])],
+    },
+  })).finish();
+  const graph = importOnnx('if.onnx', bytes, { microBatchSize: 3, dims: new Map() });
+  assert.deepEqual(graph.unsupported.map((u) => [u.name, u.opType]), [['branch', 'If']]);
+  const branchNode = graph.nodes.find((n) => n.name === 'branch')!;
+  assert.ok(branchNode.inputs.includes('h'), 'the If reads h through its branches');
+  assert.equal(branchNode.params, 8 + 8);
+  assert.equal(graph.nodes.reduce((s, n) => s + n.params, 0), 32 + 8 + 8 + 16);
+  const rows = toChain(graph);
+  assertExecutionOrder(graph, rows.map((r) => r.opNames));
+  assert.equal(graph.tensorBytes.get('y'), 3 * 8 * 4, "the If's output shape comes from its branch");
+});
+
 test('a model exported with a fixed batch is scaled to the micro-batch size (activations and FLOPs, not weights)', () => {
   const fixed = toChain(importOnnx('fixed.onnx', customOpModel(2), { microBatchSize: 8, dims: new Map() }));
   const dynamic = toChain(importOnnx('dynamic.onnx', customOpModel('N'), { microBatchSize: 8, dims: new Map() }));

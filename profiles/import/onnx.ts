@@ -78,6 +78,8 @@ interface AttributeProto {
   floats?: number[];
   ints?: Long[];
   strings?: Uint8Array[];
+  g?: GraphProto;
+  graphs?: GraphProto[];
 }
 interface NodeProto {
   name?: string;
@@ -274,6 +276,31 @@ function looksFolded(name: string): boolean {
   return /^onnx::Conv(Transpose)?_\d+$/.test(name) || /weight_bias$/.test(name);
 }
 
+/**
+ * What the subgraphs of a control-flow node (If, Loop, Scan) read from the
+ * outer graph, and the initializers they hold themselves: the node stands for
+ * its bodies, so it reads those tensors and owns those weights.
+ */
+function subgraphUse(proto: NodeProto): { outerReads: string[]; innerInitializers: TensorProto[] } {
+  const reads = new Set<string>();
+  const inner: TensorProto[] = [];
+  const visit = (g: GraphProto, outerDefined: Set<string>) => {
+    const defined = new Set(outerDefined);
+    for (const t of g.initializer ?? []) {
+      if (t.name) defined.add(t.name);
+      inner.push(t);
+    }
+    for (const vi of g.input ?? []) defined.add(vi.name);
+    for (const n of g.node ?? []) {
+      for (const t of n.input ?? []) if (t && !defined.has(t)) reads.add(t);
+      for (const a of n.attribute ?? []) for (const sub of [a.g, ...(a.graphs ?? [])]) if (sub) visit(sub, defined);
+      for (const t of n.output ?? []) if (t) defined.add(t);
+    }
+  };
+  for (const a of proto.attribute ?? []) for (const g of [a.g, ...(a.graphs ?? [])]) if (g) visit(g, new Set());
+  return { outerReads: [...reads], innerInitializers: inner };
+}
+
 /** Reads `file` and sizes every tensor for one micro-batch. */
 export function importOnnx(file: string, bytes: Uint8Array, options: ImportOptions): ImportedGraph {
   const graph = decodeOnnx(file, bytes);
@@ -383,7 +410,10 @@ export function importOnnx(file: string, bytes: Uint8Array, options: ImportOptio
   let droppedOutProj = 0;
 
   (graph.node ?? []).forEach((proto, index) => {
-    const inputs = (proto.input ?? []).filter((t) => t !== '');
+    const sub = subgraphUse(proto);
+    // Slots past the node's own inputs: tensors its subgraphs read from this graph.
+    const slots = [...(proto.input ?? []), ...sub.outerReads.filter((t) => !(proto.input ?? []).includes(t) && (facts.has(t) || initializers.has(t)))];
+    const inputs = slots.filter((t) => t !== '');
     const outputs = (proto.output ?? []).filter((t) => t !== '');
     const name = proto.name || `${proto.op_type}_${index}`;
     const attrs = new Map<string, AttrValue>((proto.attribute ?? []).map((a) => [a.name, attrValue(a)]));
@@ -398,10 +428,13 @@ export function importOnnx(file: string, bytes: Uint8Array, options: ImportOptio
     }
     const sane = (shape: number[] | undefined) => (shape && shape.every((d) => Number.isInteger(d) && d >= 0) ? shape : undefined);
     if (outFacts) outFacts = outFacts.map((f) => ({ shape: sane(f?.shape), value: f?.value }));
+    // A control-flow node's outputs are its first body's declared outputs (a Loop's scan outputs aside).
+    const body = (proto.attribute ?? []).map((a) => a.g).find((g) => g);
+    const bodyShapes = (body?.output ?? []).map((vi) => resolve(vi, false));
     outputs.forEach((t, i) => {
       const inferred = outFacts?.[i];
-      const shape = inferred?.shape ?? declared.get(t) ?? (i === 0 ? inFacts[0]?.shape : undefined);
-      if (!inferred?.shape && !declared.has(t) && shape) guessed.push(t);
+      const shape = inferred?.shape ?? declared.get(t) ?? (proto.op_type === 'If' ? bodyShapes[i] : undefined) ?? (i === 0 ? inFacts[0]?.shape : undefined);
+      if (!inferred?.shape && !declared.has(t) && !(proto.op_type === 'If' && bodyShapes[i]) && shape) guessed.push(t);
       facts.set(t, { shape, value: inferred?.value });
       if (!dtype.has(t)) {
         const to = attrs.get('to');
@@ -426,7 +459,16 @@ export function importOnnx(file: string, bytes: Uint8Array, options: ImportOptio
     let paramBytes = 0;
     const weightInput = (proto.input ?? []).map((t) => constant.has(t));
     const readHere = new Set<string>();
-    (proto.input ?? []).forEach((t, slot) => {
+    for (const t of sub.innerInitializers) {
+      const count = (t.dims ?? []).reduce((p: number, d) => p * num(d), 1);
+      const type = t.data_type ?? 1;
+      if (!FLOAT_TYPES.has(type) || count <= 1) continue;
+      params += count;
+      paramBytes += count * DTYPE_BYTES[type];
+      const dname = DTYPE_NAMES[type] ?? String(type);
+      paramsByDtype[dname] = (paramsByDtype[dname] ?? 0) + count;
+    }
+    slots.forEach((t, slot) => {
       if (!constant.has(t)) return;
       const isBuffer = proto.op_type === 'BatchNormalization' && (slot === 3 || slot === 4);
       for (const origin of origins.get(t) ?? []) {
