@@ -3,7 +3,7 @@
  * compares the measured step time with the simulator's prediction.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { prepareOutputFolder, writeJsonAtomic } from '../atomic-write.js';
@@ -129,6 +129,7 @@ export async function validatePlacement(options: ValidateOptions): Promise<Valid
   });
   // The output is checked before minutes of training: never overwritten silently, never found unwritable at the end.
   const outFile = options.outFile ?? join(dirname(options.placementFile), 'validation.json');
+  if (existsSync(outFile) && statSync(outFile).isDirectory()) throw new UserError(`--out ${outFile} is a folder: give the file to write, e.g. ${join(outFile, 'validation.json')}`);
   if (existsSync(outFile) && !options.force) throw new UserError(`${outFile} exists (an earlier validation): give --force to overwrite it, or --out FILE`);
   prepareOutputFolder(dirname(outFile), '--out');
   await checkCatalogueBackends(types, new Set(placement.map((stage) => stage.type)), { file: options.devicesFile, rows: deviceRows });
