@@ -10,6 +10,9 @@ import { register as registerProfile } from './commands/profile.js';
 import { register as registerValidate } from './commands/validate.js';
 import { register as registerTrain } from './commands/train.js';
 import { register as registerPlace } from './commands/place.js';
+import { register as registerImport } from './commands/import.js';
+import { register as registerEstimate } from './commands/estimate.js';
+import { register as registerPlan } from './commands/plan.js';
 
 async function main(argv: string[]): Promise<void> {
   // Set before the commands are added: each inherits the one-line error output.
@@ -25,6 +28,9 @@ async function main(argv: string[]): Promise<void> {
   registerValidate(program);
   registerTrain(program);
   registerPlace(program);
+  registerImport(program);
+  registerEstimate(program);
+  registerPlan(program);
   await program.parseAsync(argv);
 }
 

@@ -42,8 +42,9 @@ test('the same placement in assignment form and stage form scores the same', () 
     fc.property(problemArb, ({ problem, settings, assignment }) => {
       const sim = new Simulator(problem, settings);
       const fromAssignment = sim.scoreAssignment(assignment);
-      const fromStages = evaluate(problem, settings, placementFromAssignment(assignment)).stepMs;
-      assert.equal(fromAssignment, fromStages);
+      const fromStages = evaluate(problem, settings, placementFromAssignment(assignment)).stepMs!;
+      // Prefix sums (the fast path) against layer order (the report): 1e-9 relative at most.
+      assert.ok(Math.abs(fromAssignment - fromStages) <= 1e-9 * fromStages, `${fromAssignment} vs ${fromStages}`);
     }),
   );
 });
@@ -99,6 +100,42 @@ test('the step is at least the fill-and-drain of the slowest stage and at most a
       const serial = report.stages.reduce((sum, s) => sum + s.forwardMs + s.backwardMs, 0) + report.linkMs.reduce((sum, t) => sum + 2 * t, 0);
       assert.ok(report.stepMs! >= M * slowest * (1 - 1e-12));
       assert.ok(report.stepMs! <= M * serial * (1 + 1e-12) + 1e-9);
+    }),
+  );
+});
+
+test('prefix-sum scores of any placement (replicas included) agree with layer order, in value and feasibility', () => {
+  fc.assert(
+    fc.property(problemArb, fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 12, maxLength: 12 }), ({ problem, settings, assignment }, replicas) => {
+      const placement = placementFromAssignment(assignment).map((stage, s) => ({ ...stage, replicas: replicas[s] }));
+      const sim = new Simulator(problem, { ...settings, budget: 3 });
+      sim.loadPlacement(placement);
+      const fast = sim.score();
+      const [fastFeasible, fastViolation] = [sim.feasible, sim.violation];
+      const exact = sim.scoreInLayerOrder();
+      assert.ok(Math.abs(fast - exact) <= 1e-9 * exact, `${fast} vs ${exact}`);
+      assert.equal(fastFeasible, sim.feasible);
+      assert.ok(Math.abs(fastViolation - sim.violation) <= 1e-9 * Math.max(1, sim.violation));
+    }),
+  );
+});
+
+test('scoreBatch gives, row by row, what scoreAssignment gives', () => {
+  fc.assert(
+    fc.property(problemArb, fc.integer({ min: 1, max: 6 }), ({ problem, settings, assignment }, count) => {
+      const L = problem.layers.length;
+      const K = problem.types.length;
+      const rows = new Int32Array(count * L);
+      for (let i = 0; i < count; i++) for (let l = 0; l < L; l++) rows[i * L + l] = (assignment[l] + i * (l % 2)) % K;
+      const sim = new Simulator(problem, { ...settings, budget: 2 });
+      const objectives = new Float64Array(count);
+      const violations = new Float64Array(count);
+      sim.scoreBatch(rows, count, objectives, violations);
+      const one = new Simulator(problem, { ...settings, budget: 2 });
+      for (let i = 0; i < count; i++) {
+        assert.equal(objectives[i], one.scoreAssignment(rows.subarray(i * L, (i + 1) * L)));
+        assert.equal(violations[i], one.violation);
+      }
     }),
   );
 });

@@ -133,7 +133,7 @@ test('bundled problems: the columns of README "Input files", unique names, known
     assert.deepEqual(onDisk, meta);
   }
   const catalogue = readCsv(join(ROOT, 'catalogues', 'cloud.csv'));
-  assert.deepEqual(catalogue.rows.map((r) => r.type), ['cpu', 'gpu-t4', 'gpu-v100', 'gpu-a100', 'accel']);
+  assert.deepEqual(catalogue.rows.map((r) => r.type), ['cpu', 'gpu-t4', 'gpu-v100', 'gpu-a100', 'accel', 'cpu-m7i', 'gpu-l4', 'gpu-a10g', 'gpu-h100']);
 });
 
 test('generated files are up to date with the generator', () => {

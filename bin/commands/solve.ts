@@ -103,13 +103,17 @@ export function describeSolve(problem: Problem, settings: Settings, result: Sear
 function loosestNeeded(problem: Problem, settings: Settings): Record<string, unknown> {
   const least = smallestFeasibleConstraintWithProof(problem, settings);
   const key = settings.objective === 'time' ? 'minimumFeasibleBudget' : 'minimumFeasibleDeadline';
-  return { [key]: least?.value ?? null, [`${key}Proven`]: least?.proven ?? true };
+  return { [key]: least.value, [`${key}Proven`]: least.proven };
 }
 
 function describeLoosest(settings: Settings, keys: Record<string, unknown>): string {
   const key = settings.objective === 'time' ? 'minimumFeasibleBudget' : 'minimumFeasibleDeadline';
   const least = keys[key] as number | null;
-  if (least === null) return 'No placement fits memory and unit counts whatever the budget or deadline.';
+  if (least === null) {
+    return keys[`${key}Proven`] === false
+      ? 'No placement that fits memory and unit counts was found in the time allowed (none is proven not to exist).'
+      : 'No placement fits memory and unit counts whatever the budget or deadline.';
+  }
   const hedge = keys[`${key}Proven`] === false ? ' at most' : '';
   return settings.objective === 'time'
     ? `No placement fits the budget: the smallest budget that makes one feasible is${hedge} ${least} $/h (--budget ${least}).`

@@ -14,13 +14,13 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT, bundledProblem, bundledProblemNames } from '../env/bundled.js';
-import { loadProblem } from '../env/load.js';
-import type { Settings } from '../env/problem.js';
-import { exactSearcher, smallestFeasibleConstraint } from './exact.js';
-import { Simulator } from '../env/simulate.js';
-import type { Problem } from '../env/problem.js';
-import { syntheticProblem } from './synthetic.js';
+import { PACKAGE_ROOT, bundledProblem, bundledProblemNames } from '../../env/bundled.js';
+import { loadProblem } from '../../env/load.js';
+import type { Settings } from '../../env/problem.js';
+import { exactSearcher, smallestFeasibleConstraint } from '../../agent/exact.js';
+import { Simulator } from '../../env/simulate.js';
+import type { Problem } from '../../env/problem.js';
+import { syntheticProblem } from '../../agent/synthetic.js';
 
 interface Row {
   problem: string;
