@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { prepareOutputFolder, writeFileAtomic, writeJsonAtomic } from '../../env/atomic-write.js';
 import { lockFolder } from '../../env/folder-lock.js';
@@ -260,7 +260,14 @@ function continueHistory(file: string, checkpointHistory: string, log: (line: st
 
 /** Where a placement's figures come from: the problem's files (and bundled name), so validate can predict from the same profile. */
 export function provenance(loaded: LoadedProblem): Record<string, unknown> {
-  return { problem: loaded.problemName ?? null, profileFile: loaded.files.profile, profileSha256: sha256File(loaded.files.profile) };
+  const { profile, devices } = loaded.files;
+  return {
+    problem: loaded.problemName ?? null,
+    profileFile: resolve(profile),
+    profileSha256: sha256File(profile),
+    devicesFile: resolve(devices),
+    devicesSha256: sha256File(devices),
+  };
 }
 
 function sha256File(file: string): string {
