@@ -75,7 +75,7 @@ export function addTrainingOptions(command: Command): Command {
     .option('--checkpoint-every <n>', 'write checkpoint/ every n updates (and at the end, and on Ctrl-C)', positiveInteger('--checkpoint-every'), 50)
     .option('--backend <name>', 'tfjs backend: auto, cpu, wasm, tensorflow, tensorflow-gpu', 'auto')
     .addOption(new Option('--encoder <kind>', `chain encoder of a new policy (default ${DEFAULT_REINFORCE_CONFIG.policy.encoder ?? 'conv'})`).choices([...ENCODER_KINDS]))
-    .option('--batch-size <n>', `sampled placements per update (default ${DEFAULT_REINFORCE_CONFIG.batchSize})`, positiveInteger('--batch-size'))
+    .option('--batch-size <n>', `sampled placements per update (default ${DEFAULT_REINFORCE_CONFIG.batchSize})`, positiveInteger('--batch-size', 10_000))
     .option('--no-polish', 'skip the final local-search polish (RL alone)')
     .option('--no-progress', 'no progress bar on stderr')
     .option('--quick', 'a smoke run: 5 updates of 8 samples');
