@@ -66,6 +66,8 @@ export interface ExactResult {
    * complete. undefined when the search cannot say.
    */
   lowerBound?: number;
+  /** The relaxation's bound on every placement before any search (sound whatever cut the search). */
+  rootBound: number;
   labels: number;
   seconds: number;
 }
@@ -355,6 +357,7 @@ function* exactSteps(problem: Problem, settings: Settings, options: ExactOptions
   buckets[0].push(root);
   let incumbent = options.upperBound ?? Infinity;
   let best: Label | null = null;
+  const rootBound = lowerBound(root, 0);
   let labels = 0;
   let complete = beamWidth === Infinity;
   let sampledReplicas = false;
@@ -480,12 +483,12 @@ function* exactSteps(problem: Problem, settings: Settings, options: ExactOptions
     }
   }
   const seconds = (performance.now() - started) / 1000;
-  if (best === null) return { placement: null, value: Infinity, complete, lowerBound: coveredBound, labels, seconds };
+  if (best === null) return { placement: null, value: Infinity, complete, lowerBound: coveredBound, rootBound, labels, seconds };
   const placement: Placement = [];
   for (let label: Label | null = best; label && label.parent; label = label.parent) {
     placement.unshift({ type: label.lastType, replicas: label.replicas, first: label.first, last: label.last });
   }
-  return { placement, value: incumbent, complete, lowerBound: coveredBound, labels, seconds };
+  return { placement, value: incumbent, complete, lowerBound: coveredBound, rootBound, labels, seconds };
 }
 
 /** The next replica count to try above DENSE_REPLICAS: a geometric ladder that ends on the last count. */

@@ -6,7 +6,8 @@ import { progressLine } from '../progress.js';
 import { smallestFeasibleConstraintWithProof } from '../../agent/exact.js';
 import { SEARCHER_NAMES, searcherByName } from '../../agent/searchers.js';
 import { writeJsonAtomic } from '../../env/atomic-write.js';
-import { placementJson, type PlacementJson } from '../../agent/export.js';
+import { certifiedPlacementJson, type PlacementJson } from '../../agent/export.js';
+import { defaultBoundTime } from '../../agent/certify.js';
 import type { SearchResult } from '../../agent/searcher.js';
 import type { Problem, Settings } from '../../env/problem.js';
 import { evaluate } from '../../env/simulate.js';
@@ -16,6 +17,7 @@ interface SolveOptions extends ProblemOptions {
   seed: number;
   evaluations?: number;
   timeLimit?: number;
+  boundTime?: number;
   out: string;
   json?: boolean;
 }
@@ -29,6 +31,7 @@ export function register(program: Command): void {
       .option('--seed <S>', 'seed of every random choice (never 0)', positiveInteger('--seed'), 1)
       .option('--evaluations <N>', 'simulator evaluations for the sampling methods', positiveInteger('--evaluations'))
       .option('--time-limit <seconds>', 'stop and keep the best found so far', nonNegativeNumber('--time-limit'))
+      .option('--bound-time <seconds>', 'time for the lower bound and gap after the search (default: 10% of --time-limit within 1-5 s, or 2 s)', nonNegativeNumber('--bound-time'))
       .option('--out <dir>', 'where placement.json goes', 'runs/solve')
       .option('--json', 'print placement.json instead of the table'),
   )
@@ -52,7 +55,10 @@ export interface SolveRun {
   seed: number;
   evaluations?: number;
   timeLimit?: number;
+  /** Seconds of the certificate's bound search (default defaultBoundTime(timeLimit)). */
+  boundTime?: number;
   out: string;
+  signal?: AbortSignal;
 }
 
 /** Runs one searcher with a progress line and writes DIR/placement.json. */
@@ -64,12 +70,19 @@ export async function solveAndExport(run: SolveRun): Promise<{ json: PlacementJs
     maxEvaluations: run.evaluations,
     timeLimitS: run.timeLimit,
     onProgress: progress.update,
+    signal: run.signal,
   });
   progress.done();
-  const extra: Record<string, unknown> = { seed: run.seed, method: result.method, problem: run.problemName ?? null };
-  if (result.provenOptimal !== undefined) extra.provenOptimal = result.provenOptimal;
+  const extra: Record<string, unknown> = {
+    seed: run.seed, method: result.method, problem: run.problemName ?? null,
+    seconds: Number(result.seconds.toFixed(3)), evaluations: result.evaluations,
+  };
   if (!result.feasible) Object.assign(extra, loosestNeeded(run.problem, run.settings));
-  const json = placementJson(run.problem, run.settings, result.placement, extra);
+  const json = await certifiedPlacementJson(run.problem, run.settings, result.placement, extra, {
+    timeLimitS: run.boundTime ?? defaultBoundTime(run.timeLimit),
+    signal: run.signal,
+    knownLowerBound: result.lowerBound,
+  });
   const file = join(run.out, 'placement.json');
   writeJsonAtomic(file, json);
   return { json, file, result };
@@ -83,10 +96,26 @@ export function describeSolve(problem: Problem, settings: Settings, result: Sear
     `${problemName ? `${problemName}: ` : ''}${problem.layers.length} layers, ${problem.types.length} types; ${result.method}${proof}, ${result.evaluations} evaluations, ${result.seconds.toFixed(2)} s`,
     formatEvaluation(report, new Map(problem.layers.map((l, i) => [l.name, i]))),
   ];
+  if (json) lines.push(describeCertificate(settings, json));
   if (!result.feasible) {
     lines.push(describeLoosest(settings, json ?? loosestNeeded(problem, settings)));
   }
   return lines.join('\n');
+}
+
+/** The certificate's line: the lower bound and the gap, or what is known about infeasibility. */
+export function describeCertificate(settings: Settings, json: PlacementJson): string {
+  const unit = settings.objective === 'time' ? 'ms/step' : '$/step';
+  const took = typeof json.boundSeconds === 'number' ? ` (${json.boundSeconds.toFixed(2)} s)` : '';
+  if (json.lowerBound === null || json.lowerBound === undefined) {
+    return json.provenInfeasible
+      ? `Proven: no placement is feasible under these settings (the exact search covered every placement${took}).`
+      : `No feasible placement found; none is proven impossible within the bound time${took}.`;
+  }
+  const gap = json.gap as number;
+  return gap === 0
+    ? `Lower bound ${json.lowerBound} ${unit}: proven optimal (gap 0; ${json.boundBy}${took}).`
+    : `Lower bound ${Number(json.lowerBound.toPrecision(6))} ${unit}: within ${(gap * 100).toFixed(2)}% of the best possible (${json.boundBy}${took}).`;
 }
 
 /** The least budget (or deadline) under which some placement would be feasible, as placement.json keys. */
