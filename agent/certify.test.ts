@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import seedrandom from 'seedrandom';
 import { bruteForce } from './brute-force.js';
 import { certify } from './certify.js';
+import { loadBound } from './load-bound.js';
 import { solveExact } from './exact.js';
 import { randomSmallProblem } from './small-problems.fixture.js';
 import { Simulator } from '../env/simulate.js';
@@ -113,4 +114,18 @@ test('certify: on every bundled problem, the bound of a crude placement is at mo
     }
   }
   assert.ok(checked >= 15, `checked ${checked}`);
+});
+
+test('the load bound never exceeds the brute-force optimum (both objectives, zero times, ties)', () => {
+  let positive = 0;
+  for (let seed = 1; seed <= 200; seed++) {
+    const problem = hardSmallProblem(seed);
+    const settings = settingsFor(seed, problem);
+    const brute = bruteForce(problem, settings);
+    const bound = loadBound(problem, settings);
+    if (brute.best === null) continue;
+    if (bound > 0) positive++;
+    assert.ok(bound <= brute.bestObjective * (1 + 1e-12), `seed ${seed}: load bound ${bound} above the optimum ${brute.bestObjective}`);
+  }
+  assert.ok(positive > 50, `positive bounds ${positive}`);
 });

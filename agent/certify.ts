@@ -9,11 +9,13 @@
  * proven), or it is cut and the bound is the least bound of the labels still
  * open; with neither, the relaxation's bound on the empty placement. Each is
  * sound: never above the true optimum (agent/certify.test.ts checks it
- * against brute force).
+ * against brute force). The load bound (agent/load-bound.ts) is tried too
+ * and the largest bound kept.
  */
 import type { Placement, Problem, Settings } from '../env/problem.js';
 import { Simulator } from '../env/simulate.js';
 import { solveExactAsync } from './exact.js';
+import { loadBound } from './load-bound.js';
 
 export interface CertifyOptions {
   /** Seconds the bound search may take (default DEFAULT_BOUND_TIME_S). */
@@ -72,6 +74,11 @@ export async function certify(problem: Problem, settings: Settings, placement: P
     : covered
       ? 'the exact search, cut by its time limit: the least bound of its open labels'
       : "the exact search's relaxation";
+  if (!covered || !exact.complete) {
+    if (exact.rootBound > bound) [bound, boundBy] = [exact.rootBound, "the exact search's relaxation"];
+    const load = loadBound(problem, settings, { deadlineAt: performance.now() + 200 });
+    if (load > bound) [bound, boundBy] = [load, 'the load bound (agent/load-bound.ts)'];
+  }
   if (known > bound) [bound, boundBy] = [known, 'the exact search'];
   if (!feasible) {
     const provenInfeasible = exact.complete && exact.placement === null;

@@ -480,6 +480,8 @@ function* exactSteps(problem: Problem, settings: Settings, options: ExactOptions
       for (let at = cutAt * (K + 1); at < buckets.length; at++) {
         for (const label of buckets[at]) if (label.bound < coveredBound) coveredBound = label.bound;
       }
+      // Both bound the optimum; the relaxation's may be the better one when the search was cut early.
+      if (rootBound > coveredBound) coveredBound = Math.min(rootBound, incumbent);
     }
   }
   const seconds = (performance.now() - started) / 1000;
@@ -569,7 +571,7 @@ function* relaxedTables(
   const scale = meanPrice > 0 ? total / meanPrice : 0;
   const priceCount = scale > 0 ? P : 1;
   const prices = new Float64Array(priceCount);
-  for (let p = 1; p < priceCount; p++) prices[p] = scale * Math.pow(4, 1 - p);
+  for (let p = 1; p < priceCount; p++) prices[p] = scale * Math.pow(4, 3 - p);
   const sums = new Float64Array(priceCount * (J + 1) * stride);
   const stageBest = new Float64Array(K);
   for (let p = 0; p < priceCount; p++) for (let j = 0; j <= J; j++) {
