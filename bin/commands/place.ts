@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { writeJsonAtomic } from '../../env/atomic-write.js';
 import { selectBackend } from '../../agent/backend.js';
-import { placementJson } from '../../agent/export.js';
+import { certifiedPlacementJson } from '../../agent/export.js';
 import { loadPolicy } from '../../agent/policy-io.js';
 import { DEFAULT_REINFORCE_CONFIG, ReinforceTrainer } from '../../agent/reinforce.js';
 import { addProblemOptions, loadProblemFromOptions, positiveInteger } from '../common.js';
@@ -43,8 +43,10 @@ export function register(program: Command): void {
       log(`zero-shot: ${zero.feasible ? what(zero.objective) : `infeasible (violation ${zero.violation.toFixed(3)})`}`);
       if (options.fineTune === undefined) {
         const zeroResult = zeroTrainer.tracker.result();
-        const json = placementJson(loaded.problem, loaded.settings, zeroResult.placement, {
+        const json = await certifiedPlacementJson(loaded.problem, loaded.settings, zeroResult.placement, {
           seed: options.seed,
+          seconds: Number(zeroResult.seconds.toFixed(3)),
+          evaluations: zeroResult.evaluations,
           method: 'policy (zero-shot)',
           policy: options.policy,
           zeroShotObjective: zero.feasible ? zero.objective : null,

@@ -11,7 +11,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../../env/atomic-write.js';
 import { UserError } from '../../env/errors.js';
 import type { Problem, Settings } from '../../env/problem.js';
 import { selectBackend } from '../../agent/backend.js';
-import { placementJson } from '../../agent/export.js';
+import { certifiedPlacementJson } from '../../agent/export.js';
 import { ENCODER_KINDS, type EncoderKind, type PolicyNetwork } from '../../agent/policy.js';
 import { fileIO, loadPolicy, loadTensors, savePolicy, saveTensors } from '../../agent/policy-io.js';
 import {
@@ -194,8 +194,10 @@ export async function trainCommand(
   } finally {
     process.off('SIGINT', onSigint);
   }
-  const json = placementJson(problem, settings, result.placement, {
+  // Certified (lower bound and gap, agent/certify.ts), after the search: 2 s by default.
+  const json = await certifiedPlacementJson(problem, settings, result.placement, {
     seed,
+    seconds: Number(result.seconds.toFixed(3)),
     method: result.method,
     ...(start?.label ? { policy: start.label } : {}),
     iterations: trainer.iteration,
