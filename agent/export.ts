@@ -71,7 +71,7 @@ export function placementJson(problem: Problem, settings: Settings, placement: P
   if (!report.feasible) required.violations = report.violations;
   const out: PlacementJson = { ...required };
   for (const [key, value] of Object.entries(extra)) if (!(key in required) && value !== undefined) out[key] = value;
-  // `seed` sits with the required keys in DESIGN.md's example; keep it when given.
+  // `seed` sits with the required keys in the README's example; keep it when given.
   return out;
 }
 

@@ -32,7 +32,7 @@ test('--help lists the commands', () => {
   for (const command of ['evaluate', 'solve', 'problems', 'profile', 'validate']) assert.match(stdout, new RegExp(`\\b${command}\\b`));
 });
 
-test('evaluate --json prints the DESIGN.md keys', () => {
+test('evaluate --json prints the keys of README "Reading the output"', () => {
   const { args } = problemDir();
   const { code, stdout } = placer('evaluate', ...args, '--assignment', 'gpu,gpu,cpu', '--budget', '10', '--json');
   assert.equal(code, 0);
@@ -120,4 +120,79 @@ test('solve does not leave temporary files behind', () => {
   placer('solve', ...args, '--out', out);
   assert.ok(existsSync(join(out, 'placement.json')));
   assert.deepEqual(readdirSync(out), ['placement.json']);
+});
+
+/** One clean line: `placer: …`, exit 1, no stack. */
+function refused(result: { code: number | null; stderr: string }, expected: RegExp) {
+  assert.equal(result.code, 1, result.stderr);
+  const lines = result.stderr.trim().split('\n');
+  assert.ok(lines.every((line) => line.startsWith('placer: ')), result.stderr);
+  assert.match(lines[lines.length - 1], expected);
+  assert.doesNotMatch(result.stderr, /\n\s+at /);
+}
+
+test('flags are read like CSV cells, and parser errors are one placer: line', () => {
+  refused(placer('solve', '--problem', 'toy', '--budget', '0x10'), /^placer: --budget must be a number >= 0, got "0x10"/);
+  refused(placer('solve', '--problem', 'toy', '--micro-batches', '0x8'), /^placer: --micro-batches must be a whole number >= 1, got "0x8"/);
+  refused(placer('solve', '--problem', 'toy', '--micro-batches', '1e12'), /--micro-batches must be at most 1000000/);
+  refused(placer('solve', '--problem', 'toy', '--frobnicate'), /^placer: unknown option '--frobnicate'/);
+  refused(placer('frobnicate'), /^placer: unknown command 'frobnicate'/);
+  refused(placer('solve', '--problem', '../toy'), /"\.\.\/toy" is not a bundled problem name .*--layers, --devices and --profile/);
+});
+
+test('a heuristic that found nothing says so; it does not claim nothing exists', () => {
+  // 30 layers, one cheap unit: only "everything on it" fits a budget of 1 $/h.
+  const names = Array.from({ length: 30 }, (_, i) => `l${i}`);
+  const { dir, args } = problemDir({
+    'layers.csv': `name,param_bytes,activation_bytes\n${names.map((n) => `${n},1000,1000`).join('\n')}\n`,
+    'devices.csv': 'type,price_per_hour,count,memory_bytes,bandwidth_bytes_per_s\ncheap,1,1,1e9,1e9\ndear,3,4,1e9,1e9\n',
+    'profile.csv': `layer,type,forward_ms,backward_ms\n${names.flatMap((n) => [`${n},cheap,1,2`, `${n},dear,1,2`]).join('\n')}\n`,
+  });
+  const random = placer('solve', ...args, '--budget', '1', '--method', 'random', '--evaluations', '200', '--out', join(dir, 'random'));
+  assert.equal(random.code, 0, random.stderr);
+  assert.match(random.stdout, /random found no feasible placement in \d+ evaluations/);
+  assert.doesNotMatch(random.stdout, /No placement fits|smallest budget/);
+  const json = JSON.parse(readFileSync(join(dir, 'random', 'placement.json'), 'utf8'));
+  assert.equal(json.minimumFeasibleBudget, undefined);
+  const exact = placer('solve', ...args, '--budget', '1', '--method', 'exact', '--out', join(dir, 'exact'));
+  assert.match(exact.stdout, /\nfeasible\n/);
+});
+
+test('an output folder that cannot be written is refused before the work', () => {
+  const { dir, args } = problemDir();
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  refused(placer('solve', ...args, '--out', file), /^placer: --out .*a-file: cannot write there \(.*exists and is a file/);
+  refused(placer('solve', ...args, '--out', join(file, 'sub')), /a part of the path is a file/);
+  refused(placer('train', '--problem', 'toy', '--quick', '--out', file), /^placer: --out .*a-file: cannot write there/);
+});
+
+test('train --resume DIR alone continues the run and appends to history.csv; a second run on DIR is refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'placer-resume-'));
+  const first = placer('train', '--problem', 'toy', '--quick', '--no-progress', '--checkpoint-every', '2', '--out', dir);
+  assert.equal(first.code, 0, first.stderr);
+  const before = readFileSync(join(dir, 'history.csv'), 'utf8');
+  assert.equal(before.trim().split('\n').length, 6);
+  const resumed = placer('train', '--resume', dir, '--iterations', '7', '--no-progress');
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /resuming .* at update 5 \(to update 7\)/);
+  const after = readFileSync(join(dir, 'history.csv'), 'utf8');
+  assert.ok(after.startsWith(before), 'history.csv was rewritten, not appended to');
+  assert.equal(after.trim().split('\n').length, 8);
+  const json = JSON.parse(readFileSync(join(dir, 'placement.json'), 'utf8'));
+  assert.equal(json.iterations, 7);
+  assert.equal(json.problem, 'toy');
+  // The parent of this test is alive: its pid in the lock makes the folder busy.
+  writeFileSync(join(dir, '.placer.lock'), `${process.pid}\n`);
+  refused(placer('train', '--resume', dir, '--iterations', '9', '--no-progress'), /is in use by another placer run \(pid \d+/);
+});
+
+test('place writes runs/place by default and says where its placement came from', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'placer-place-'));
+  assert.equal(placer('train', '--problem', 'toy', '--quick', '--no-progress', '--out', join(dir, 't')).code, 0);
+  const result = spawnSync(process.execPath, [BIN, 'place', '--policy', join(dir, 't', 'policy'), '--problem', 'toy'], { cwd: dir, encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+  const json = JSON.parse(readFileSync(join(dir, 'runs', 'place', 'placement.json'), 'utf8'));
+  assert.ok(['policy (zero-shot)', "heuristic warm start (better than the policy's zero-shot placement)"].includes(json.method), json.method);
+  assert.ok(!existsSync(join(dir, 'runs', 'train')));
 });

@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { positiveInteger } from '../common.js';
+import { prepareOutputFolder } from '../../env/atomic-write.js';
 import { describeSolve, solveAndExport } from './solve.js';
 import { SEARCHER_NAMES } from '../../agent/searchers.js';
 import { bundledProblem } from '../../env/bundled.js';
@@ -44,6 +45,7 @@ export function register(program: Command): void {
       const { defaults } = bundled;
       let files = bundled.files;
       const spec = loadModelSpec(options.model);
+      prepareOutputFolder(options.out);
       const steps = options.bundled ? 2 : 3;
       if (!options.bundled) {
         process.stdout.write(`1/${steps} profiling ${options.model} on this machine's backends (${LOCAL_DEVICES})\n`);
@@ -71,6 +73,7 @@ export function register(program: Command): void {
         profileFile: files.profile,
         steps: options.steps,
         outFile,
+        force: true, // quickstart's own folder: each run replaces the last one's files
       });
       const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
       process.stdout.write(

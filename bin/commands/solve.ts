@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { addProblemOptions, loadProblemFromOptions, nonNegativeNumber, positiveInteger, type ProblemOptions } from '../common.js';
+import { addProblemOptions, loadProblemFromOptions, nonNegativeNumber, positiveInteger, type LoadedProblem, type ProblemOptions } from '../common.js';
+import { provenance } from './train.js';
 import { formatEvaluation } from '../format.js';
-import { progressLine } from '../progress.js';
+import { progress } from '../progress.js';
 import { smallestFeasibleConstraintWithProof } from '../../agent/exact.js';
 import { SEARCHER_NAMES, searcherByName } from '../../agent/searchers.js';
-import { writeJsonAtomic } from '../../env/atomic-write.js';
+import { prepareOutputFolder, writeJsonAtomic } from '../../env/atomic-write.js';
 import { certifiedPlacementJson, type PlacementJson } from '../../agent/export.js';
 import { defaultBoundTime } from '../../agent/certify.js';
 import type { SearchResult } from '../../agent/searcher.js';
@@ -28,8 +29,8 @@ export function register(program: Command): void {
       .command('solve')
       .description('search for the best placement with one method and write DIR/placement.json')
       .addOption(new Option('--method <method>', 'exact: proven optimum; the others are heuristics').choices(SEARCHER_NAMES).default('exact'))
-      .option('--seed <S>', 'seed of every random choice (never 0)', positiveInteger('--seed'), 1)
-      .option('--evaluations <N>', 'simulator evaluations for the sampling methods', positiveInteger('--evaluations'))
+      .option('--seed <S>', 'seed of every random choice (never 0)', positiveInteger('--seed', 2 ** 31 - 1), 1)
+      .option('--evaluations <N>', 'simulator evaluations for the sampling methods', positiveInteger('--evaluations', Number.MAX_SAFE_INTEGER))
       .option('--time-limit <seconds>', 'stop and keep the best found so far', nonNegativeNumber('--time-limit'))
       .option('--bound-time <seconds>', 'time for the lower bound and gap after the search (default: 10% of --time-limit within 1-5 s, or 2 s)', nonNegativeNumber('--bound-time'))
       .option('--out <dir>', 'where placement.json goes', 'runs/solve')
@@ -38,7 +39,8 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  placer solve --method exact --problem bert-base --out runs/bert\n  placer solve --method genetic --layers layers.csv --devices devices.csv --profile profile.csv --budget 6 --seed 3 --out runs/mine')
     .action(async (options: SolveOptions) => {
       const loaded = loadProblemFromOptions(options);
-      const { json, file, result } = await solveAndExport({ ...options, ...loaded });
+      prepareOutputFolder(options.out);
+      const { json, file, result } = await solveAndExport({ ...options, ...loaded, loaded });
       if (options.json) {
         process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
         return;
@@ -59,25 +61,29 @@ export interface SolveRun {
   boundTime?: number;
   out: string;
   signal?: AbortSignal;
+  /** Where the problem came from (recorded in placement.json for validate). */
+  loaded?: LoadedProblem;
 }
 
 /** Runs one searcher with a progress line and writes DIR/placement.json. */
 export async function solveAndExport(run: SolveRun): Promise<{ json: PlacementJson; file: string; result: SearchResult }> {
   const searcher = searcherByName(run.method);
-  const progress = progressLine(run.method);
+  // Quiet in logs (CI stays clean); on a terminal, one line redrawn.
+  const bar = progress(run.method, { logEverySeconds: Infinity });
   const result = await searcher.search(run.problem, run.settings, {
     seed: run.seed,
     maxEvaluations: run.evaluations,
     timeLimitS: run.timeLimit,
-    onProgress: progress.update,
+    onProgress: (p) => bar.update(`${p.evaluations} evaluations  best ${Number.isFinite(p.bestObjective) ? p.bestObjective.toPrecision(6) : 'none yet'}`, p.fraction),
     signal: run.signal,
   });
-  progress.done();
+  bar.done();
   const extra: Record<string, unknown> = {
-    seed: run.seed, method: result.method, problem: run.problemName ?? null,
+    seed: run.seed, method: result.method, problem: run.problemName ?? null, ...(run.loaded ? provenance(run.loaded) : {}),
     seconds: Number(result.seconds.toFixed(3)), evaluations: result.evaluations,
   };
-  if (!result.feasible) Object.assign(extra, loosestNeeded(run.problem, run.settings));
+  // Only a proof says nothing fits: a heuristic that found nothing says just that (describeSolve).
+  if (!result.feasible && result.method === 'exact') Object.assign(extra, loosestNeeded(run.problem, run.settings));
   const json = await certifiedPlacementJson(run.problem, run.settings, result.placement, extra, {
     timeLimitS: run.boundTime ?? defaultBoundTime(run.timeLimit),
     signal: run.signal,
@@ -98,7 +104,11 @@ export function describeSolve(problem: Problem, settings: Settings, result: Sear
   ];
   if (json) lines.push(describeCertificate(settings, json));
   if (!result.feasible) {
-    lines.push(describeLoosest(settings, json ?? loosestNeeded(problem, settings)));
+    lines.push(
+      result.method === 'exact'
+        ? describeLoosest(settings, json ?? loosestNeeded(problem, settings))
+        : `${result.method} found no feasible placement in ${result.evaluations} evaluations; a heuristic proves nothing: one may exist (try --method exact).`,
+    );
   }
   return lines.join('\n');
 }
