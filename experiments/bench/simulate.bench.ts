@@ -12,6 +12,7 @@
  * Rates are per CPU second of this process (the machine may be shared, which inflates wall time).
  * Prints evaluations per second and writes experiments/results/simulator-bench.json.
  */
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import seedrandom from 'seedrandom';
 import { PACKAGE_ROOT, bundledProblem } from '../../env/bundled.js';
@@ -134,11 +135,12 @@ const speedup = summary['prefix sums'].median / summary['layer order'].median;
 const batchSpeedup = summary.batch.median / summary['layer order'].median;
 const moveSpeedup = summary['local move'].median / summary['layer order'].median;
 console.log(`  prefix sums ÷ layer order: ${speedup.toFixed(2)}×; batch ÷ layer order: ${batchSpeedup.toFixed(2)}×; local move ÷ layer order: ${moveSpeedup.toFixed(2)}×; largest relative difference ${worst.toExponential(2)}`);
-console.log(`  recomputed in layer order: ${sim.recomputed} scores; cpu ${(cpu.user / 1e6).toFixed(1)} s user (checksum ${checksum.toExponential(3)})`);
+console.log(`  recomputed in layer order: ${sim.recomputed} scores; cpu ${(cpu.user / 1e6).toFixed(1)} s user; load average ${loadavg()[0].toFixed(2)} (checksum ${checksum.toExponential(3)})`);
 const file = join(PACKAGE_ROOT, 'experiments', 'results', 'simulator-bench.json');
 writeJsonAtomic(file, {
   problem: PROBLEM, layers: L, types: K, roundCpuSeconds: ROUND_MS / 1000, rates: 'evaluations per CPU second', rounds: ROUNDS,
   evaluationsPerSecond: summary, prefixOverLayerOrder: Number(speedup.toFixed(3)), batchOverLayerOrder: Number(batchSpeedup.toFixed(3)), localMoveOverLayerOrder: Number(moveSpeedup.toFixed(3)),
   largestRelativeDifference: worst, cpuUserSeconds: Number((cpu.user / 1e6).toFixed(2)),
+  loadAverage1m: Number(loadavg()[0].toFixed(2)),
 });
 console.log(`wrote ${file}`);
