@@ -40,7 +40,20 @@ export function register(program: Command): void {
     .action(async (options: SolveOptions) => {
       const loaded = loadProblemFromOptions(options);
       prepareOutputFolder(options.out);
-      const { json, file, result } = await solveAndExport({ ...options, ...loaded, loaded });
+      // Ctrl-C stops the search (and the certificate) soon; the best found so far is still written.
+      const controller = new AbortController();
+      const onSigint = () => {
+        process.stderr.write('placer: interrupted: writing the best placement found so far\n');
+        controller.abort();
+      };
+      process.once('SIGINT', onSigint);
+      let solved: Awaited<ReturnType<typeof solveAndExport>>;
+      try {
+        solved = await solveAndExport({ ...options, ...loaded, loaded, signal: controller.signal });
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+      const { json, file, result } = solved;
       if (options.json) {
         process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
         return;
