@@ -66,6 +66,8 @@ export interface ExactResult {
    * complete. undefined when the search cannot say.
    */
   lowerBound?: number;
+  /** The relaxation's bound on every placement before any search (sound whatever cut the search). */
+  rootBound: number;
   labels: number;
   seconds: number;
 }
@@ -355,6 +357,7 @@ function* exactSteps(problem: Problem, settings: Settings, options: ExactOptions
   buckets[0].push(root);
   let incumbent = options.upperBound ?? Infinity;
   let best: Label | null = null;
+  const rootBound = lowerBound(root, 0);
   let labels = 0;
   let complete = beamWidth === Infinity;
   let sampledReplicas = false;
@@ -477,15 +480,17 @@ function* exactSteps(problem: Problem, settings: Settings, options: ExactOptions
       for (let at = cutAt * (K + 1); at < buckets.length; at++) {
         for (const label of buckets[at]) if (label.bound < coveredBound) coveredBound = label.bound;
       }
+      // Both bound the optimum; the relaxation's may be the better one when the search was cut early.
+      if (rootBound > coveredBound) coveredBound = Math.min(rootBound, incumbent);
     }
   }
   const seconds = (performance.now() - started) / 1000;
-  if (best === null) return { placement: null, value: Infinity, complete, lowerBound: coveredBound, labels, seconds };
+  if (best === null) return { placement: null, value: Infinity, complete, lowerBound: coveredBound, rootBound, labels, seconds };
   const placement: Placement = [];
   for (let label: Label | null = best; label && label.parent; label = label.parent) {
     placement.unshift({ type: label.lastType, replicas: label.replicas, first: label.first, last: label.last });
   }
-  return { placement, value: incumbent, complete, lowerBound: coveredBound, labels, seconds };
+  return { placement, value: incumbent, complete, lowerBound: coveredBound, rootBound, labels, seconds };
 }
 
 /** The next replica count to try above DENSE_REPLICAS: a geometric ladder that ends on the last count. */
@@ -566,7 +571,7 @@ function* relaxedTables(
   const scale = meanPrice > 0 ? total / meanPrice : 0;
   const priceCount = scale > 0 ? P : 1;
   const prices = new Float64Array(priceCount);
-  for (let p = 1; p < priceCount; p++) prices[p] = scale * Math.pow(4, 1 - p);
+  for (let p = 1; p < priceCount; p++) prices[p] = scale * Math.pow(4, 3 - p);
   const sums = new Float64Array(priceCount * (J + 1) * stride);
   const stageBest = new Float64Array(K);
   for (let p = 0; p < priceCount; p++) for (let j = 0; j <= J; j++) {

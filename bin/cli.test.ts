@@ -61,7 +61,12 @@ test('solve writes placement.json; an impossible budget still exits 0 and names 
   const written = JSON.parse(readFileSync(join(out, 'placement.json'), 'utf8'));
   assert.equal(written.feasible, true);
   assert.equal(written.assignment.length, 3);
-  for (const key of ['stepMs', 'pricePerHour', 'costPerStep', 'stages', 'objective', 'budget', 'microBatches', 'seed']) assert.ok(key in written, key);
+  for (const key of ['stepMs', 'pricePerHour', 'costPerStep', 'stages', 'objective', 'budget', 'microBatches', 'seed', 'seconds', 'evaluations']) assert.ok(key in written, key);
+  // Certified: the exact search proves its answer, so the bound is the objective.
+  assert.equal(written.lowerBound, written.stepMs);
+  assert.equal(written.gap, 0);
+  assert.equal(written.provenOptimal, true);
+  assert.match(ok.stdout, /proven optimal \(gap 0/);
 
   const none = placer('solve', '--method', 'exact', ...args, '--budget', '0.5', '--out', out);
   assert.equal(none.code, 0, none.stderr);
@@ -70,6 +75,9 @@ test('solve writes placement.json; an impossible budget still exits 0 and names 
   const infeasible = JSON.parse(readFileSync(join(out, 'placement.json'), 'utf8'));
   assert.equal(infeasible.feasible, false);
   assert.equal(infeasible.minimumFeasibleBudget, 1);
+  assert.equal(infeasible.lowerBound, null);
+  assert.equal(infeasible.provenInfeasible, true);
+  assert.match(none.stdout, /Proven: no placement is feasible/);
   assert.ok(infeasible.violations.length > 0);
 });
 
@@ -77,7 +85,9 @@ test('same seed, same bytes: solve --method genetic twice', () => {
   const { dir, args } = problemDir();
   placer('solve', '--method', 'genetic', ...args, '--seed', '7', '--evaluations', '500', '--out', join(dir, 'a'));
   placer('solve', '--method', 'genetic', ...args, '--seed', '7', '--evaluations', '500', '--out', join(dir, 'b'));
-  assert.equal(readFileSync(join(dir, 'a', 'placement.json'), 'utf8'), readFileSync(join(dir, 'b', 'placement.json'), 'utf8'));
+  // Every key but the two timings is the same, byte for byte.
+  const untimed = (file: string) => readFileSync(file, 'utf8').split('\n').filter((line) => !/^  "(seconds|boundSeconds)":/.test(line)).join('\n');
+  assert.equal(untimed(join(dir, 'a', 'placement.json')), untimed(join(dir, 'b', 'placement.json')));
 });
 
 test('bad input: one line on stderr, no stack, exit 1', () => {

@@ -139,3 +139,34 @@ test('scoreBatch gives, row by row, what scoreAssignment gives', () => {
     }),
   );
 });
+
+test('scoreMove gives what scoreAssignment gives for the moved assignment (value, feasibility), and applyMove keeps it so', () => {
+  fc.assert(
+    fc.property(problemArb, fc.array(fc.tuple(fc.nat(), fc.nat()), { minLength: 1, maxLength: 8 }), fc.boolean(), ({ problem, settings, assignment }, moves, tight) => {
+      const L = problem.layers.length;
+      const K = problem.types.length;
+      const constrained: Settings = tight ? { ...settings, budget: 4 } : { ...settings, objective: 'cost', deadline: 300 };
+      const sim = new Simulator(problem, constrained);
+      const check = new Simulator(problem, constrained);
+      const current = assignment.slice();
+      sim.setCurrent(current);
+      for (const [at, to] of moves) {
+        const layer = at % L;
+        const type = to % K;
+        const fast = sim.scoreMove(layer, type);
+        const [feasible, violation] = [sim.feasible, sim.violation];
+        const moved = current.slice();
+        moved[layer] = type;
+        const expected = check.scoreAssignment(moved);
+        if (Number.isNaN(expected)) assert.ok(Number.isNaN(fast));
+        else assert.ok(Math.abs(fast - expected) <= 1e-9 * Math.abs(expected), `${fast} vs ${expected}`);
+        assert.equal(feasible, check.feasible);
+        assert.ok(Math.abs(violation - check.violation) <= 1e-9 * Math.max(1, check.violation));
+        if ((at + to) % 2 === 0) {
+          sim.applyMove(layer, type);
+          current[layer] = type;
+        }
+      }
+    }),
+  );
+});

@@ -275,6 +275,237 @@ export class Simulator {
     return this.finish(stepMs, totalPrice, violation, unrunnable);
   }
 
+  // The current assignment of the local-move API, as stages with their terms and running sums over stages.
+  private moveAssignment = new Int32Array(0);
+  private moveStageOf = new Int32Array(0);
+  private moveStageCount = 0;
+  private moveType = new Int32Array(0);
+  private moveFirst = new Int32Array(0);
+  private moveLast = new Int32Array(0);
+  private moveForward = new Float64Array(0);
+  /** Per stage: f + b + 2 × its incoming link; prefix over stages in moveSum. */
+  private moveSum = new Float64Array(0);
+  private moveViolation = new Float64Array(0);
+  private moveUnrunnable = new Int32Array(0);
+  private moveBackward = new Float64Array(0);
+  private moveLinkIn = new Float64Array(0);
+  /** Largest f (b) of stages < s, their incoming links included; and of stages >= s. */
+  private moveMaxForwardBefore = new Float64Array(0);
+  private moveMaxBackwardBefore = new Float64Array(0);
+  private moveMaxForwardFrom = new Float64Array(0);
+  private moveMaxBackwardFrom = new Float64Array(0);
+  private moveMagnitude = 0;
+  private moveUsed = new Float64Array(0);
+  /** Prefix over stages of how many break their memory (so the rest's violation is exactly 0 when none do). */
+  private moveViolating = new Int32Array(0);
+  private moveScratchUsed = new Float64Array(0);
+  private currentObjective = NaN;
+  private currentResults = [NaN, NaN, NaN, NaN, 0, 0];
+
+  /** The results of the current assignment, as setCurrent left them. */
+  private restoreCurrent(): number {
+    const [stepMs, price, cost, violation, unrunnable, overflow] = this.currentResults;
+    this.stepMs = stepMs;
+    this.pricePerHour = price;
+    this.costPerStep = cost;
+    this.violation = violation;
+    this.unrunnableLayers = unrunnable;
+    this.overflow = overflow === 1;
+    this.feasible = violation === 0;
+    this.unitsUsed.set(this.moveUsed);
+    return this.currentObjective;
+  }
+
+  /**
+   * Makes `assignment` the current one for `scoreMove` and scores it (O(layers)).
+   * The stage arrays and results describe it afterwards.
+   */
+  setCurrent(assignment: ArrayLike<number>): number {
+    const L = this.layerCount;
+    if (this.moveAssignment.length !== L) {
+      this.moveAssignment = new Int32Array(L);
+      this.moveStageOf = new Int32Array(L);
+      for (const name of ['moveType', 'moveFirst', 'moveLast', 'moveUnrunnable'] as const) this[name] = new Int32Array(L + 1);
+      for (const name of ['moveForward', 'moveBackward', 'moveLinkIn', 'moveSum', 'moveViolation', 'moveMaxForwardBefore', 'moveMaxBackwardBefore', 'moveMaxForwardFrom', 'moveMaxBackwardFrom'] as const) {
+        this[name] = new Float64Array(L + 2);
+      }
+      this.moveUsed = new Float64Array(this.typeCount);
+      this.moveViolating = new Int32Array(L + 1);
+      this.moveScratchUsed = new Float64Array(this.typeCount);
+    }
+    for (let l = 0; l < L; l++) this.moveAssignment[l] = assignment[l];
+    const objective = this.scoreRow(this.moveAssignment, 0);
+    this.currentObjective = objective;
+    const S = this.stageCount;
+    const stride = L + 1;
+    this.moveStageCount = S;
+    this.moveUsed.set(this.unitsUsed);
+    let magnitude = 0;
+    this.currentResults = [this.stepMs, this.pricePerHour, this.costPerStep, this.violation, this.unrunnableLayers, this.overflow ? 1 : 0];
+    this.moveSum[0] = 0;
+    this.moveViolation[0] = 0;
+    this.moveUnrunnable[0] = 0;
+    this.moveViolating[0] = 0;
+    this.moveMaxForwardBefore[0] = 0;
+    this.moveMaxBackwardBefore[0] = 0;
+    for (let s = 0; s < S; s++) {
+      const k = this.stageType[s];
+      const first = this.stageFirst[s];
+      const end = this.stageLast[s] + 1;
+      this.moveType[s] = k;
+      this.moveFirst[s] = first;
+      this.moveLast[s] = end - 1;
+      for (let l = first; l < end; l++) this.moveStageOf[l] = s;
+      const at = k * stride;
+      const forward = this.prefixForward[at + end] - this.prefixForward[at + first];
+      const backward = this.prefixBackward[at + end] - this.prefixBackward[at + first];
+      magnitude += this.prefixForward[at + end] + this.prefixBackward[at + end];
+      const tau = s > 0 ? linkMs(this.activationBytes[first - 1], this.bandwidth[this.stageType[s - 1]], this.bandwidth[k]) : 0;
+      this.moveForward[s] = forward;
+      this.moveBackward[s] = backward;
+      this.moveLinkIn[s] = tau;
+      this.moveSum[s + 1] = this.moveSum[s] + forward + backward + tau + tau;
+      const memory = this.prefixMemory[end] - this.prefixMemory[first];
+      this.moveViolation[s + 1] = this.moveViolation[s] + (memory > this.memory[k] ? memory / this.memory[k] - 1 : 0);
+      this.moveViolating[s + 1] = this.moveViolating[s] + (memory > this.memory[k] ? 1 : 0);
+      const unrunnable = this.prefixUnrunnable === null ? 0 : this.prefixUnrunnable[at + end] - this.prefixUnrunnable[at + first];
+      this.moveUnrunnable[s + 1] = this.moveUnrunnable[s] + unrunnable;
+      this.moveMaxForwardBefore[s + 1] = Math.max(this.moveMaxForwardBefore[s], forward, tau);
+      this.moveMaxBackwardBefore[s + 1] = Math.max(this.moveMaxBackwardBefore[s], backward, tau);
+    }
+    this.moveMaxForwardFrom[S] = 0;
+    this.moveMaxBackwardFrom[S] = 0;
+    for (let s = S - 1; s >= 0; s--) {
+      this.moveMaxForwardFrom[s] = Math.max(this.moveMaxForwardFrom[s + 1], this.moveForward[s], this.moveLinkIn[s]);
+      this.moveMaxBackwardFrom[s] = Math.max(this.moveMaxBackwardFrom[s + 1], this.moveBackward[s], this.moveLinkIn[s]);
+    }
+    this.moveMagnitude = magnitude;
+    return objective;
+  }
+
+  /**
+   * The objective of the current assignment (setCurrent) with layer `layer` moved to type `type`,
+   * without making it current: only the stages around the layer are re-scored (O(1) stages, O(types)).
+   * Sets the results (stepMs, feasible, violation, …) but not the stage arrays. Agrees with
+   * scoreAssignment of the moved assignment to 1e-10 relative (recomputed otherwise).
+   */
+  scoreMove(layer: number, type: number): number {
+    const assignment = this.moveAssignment;
+    const old = assignment[layer];
+    if (old === type) return this.restoreCurrent();
+    if (this.layerOrderOnly) return this.scoreMoveFully(layer, type);
+    const L = this.layerCount;
+    const stride = L + 1;
+    const S = this.moveStageCount;
+    const s = this.moveStageOf[layer];
+    const a = s > 0 ? s - 1 : 0;
+    const b = s < S - 1 ? s + 1 : S - 1;
+    const { prefixForward, prefixBackward, prefixUnrunnable, prefixMemory, activationBytes, bandwidth, memory, price } = this;
+    // The window's layers (stages a..b) as up to five segments, merged where types meet.
+    const segType = this.segType;
+    const segFirst = this.segFirst;
+    const segEnd = this.segEnd;
+    this.segments = 0;
+    if (a < s) this.pushSegment(this.moveType[a], this.moveFirst[a], this.moveLast[a] + 1);
+    this.pushSegment(old, this.moveFirst[s], layer);
+    this.pushSegment(type, layer, layer + 1);
+    this.pushSegment(old, layer + 1, this.moveLast[s] + 1);
+    if (b > s) this.pushSegment(this.moveType[b], this.moveFirst[b], this.moveLast[b] + 1);
+    const segments = this.segments;
+    const used = this.moveScratchUsed;
+    used.set(this.moveUsed);
+    for (let w = a; w <= b; w++) used[this.moveType[w]]--;
+    let sumMs = this.moveSum[S] - (this.moveSum[b + 1] - this.moveSum[a]);
+    let maxForward = this.moveMaxForwardBefore[a];
+    let maxBackward = this.moveMaxBackwardBefore[a];
+    const violatingOutside = this.moveViolating[S] - (this.moveViolating[b + 1] - this.moveViolating[a]);
+    let violation = violatingOutside === 0 ? 0 : Math.max(1e-12, this.moveViolation[a] + (this.moveViolation[S] - this.moveViolation[b + 1]));
+    let unrunnable = this.moveUnrunnable[S] - (this.moveUnrunnable[b + 1] - this.moveUnrunnable[a]);
+    let magnitude = this.moveMagnitude + this.moveSum[S];
+    let nearLimit = false;
+    let previous = a > 0 ? this.moveType[a - 1] : -1;
+    for (let g = 0; g < segments; g++) {
+      const k = segType[g];
+      const first = segFirst[g];
+      const end = segEnd[g];
+      const at = k * stride;
+      const forward = prefixForward[at + end] - prefixForward[at + first];
+      const backward = prefixBackward[at + end] - prefixBackward[at + first];
+      magnitude += prefixForward[at + end] + prefixBackward[at + end];
+      if (prefixUnrunnable !== null) unrunnable += prefixUnrunnable[at + end] - prefixUnrunnable[at + first];
+      if (previous >= 0) {
+        const tau = linkMs(activationBytes[first - 1], bandwidth[previous], bandwidth[k]);
+        sumMs += tau + tau;
+        if (tau > maxForward) maxForward = tau;
+        if (tau > maxBackward) maxBackward = tau;
+      }
+      sumMs += forward + backward;
+      if (forward > maxForward) maxForward = forward;
+      if (backward > maxBackward) maxBackward = backward;
+      used[k]++;
+      const stageMemory = prefixMemory[end] - prefixMemory[first];
+      const capacity = memory[k];
+      if (stageMemory > capacity * (1 + 1e-12)) violation += stageMemory / capacity - 1;
+      else if (stageMemory > capacity * (1 - 1e-12)) nearLimit = true;
+      previous = k;
+    }
+    // Units × price per type: positive terms only (subtracting the window's prices could cancel).
+    let totalPrice = 0;
+    for (let k = 0; k < this.typeCount; k++) if (used[k] !== 0) totalPrice += used[k] * price[k];
+    if (b + 1 < S) {
+      // The stage after the window keeps its terms; only its incoming link may change.
+      const next = this.moveType[b + 1];
+      const tau = linkMs(activationBytes[this.moveFirst[b + 1] - 1], bandwidth[previous], bandwidth[next]);
+      const oldTau = this.moveLinkIn[b + 1];
+      sumMs += tau + tau - oldTau - oldTau;
+      const forward = this.moveForward[b + 1];
+      const backward = this.moveBackward[b + 1];
+      maxForward = Math.max(maxForward, forward, tau, this.moveMaxForwardFrom[b + 2]);
+      maxBackward = Math.max(maxBackward, backward, tau, this.moveMaxBackwardFrom[b + 2]);
+    }
+    const stepMs = sumMs + (this.microBatches - 1) * (maxForward + maxBackward);
+    // Subtracting the window from the running sums costs a few roundings of the whole sum too.
+    const allowance = PREFIX_ROUNDING * (magnitude + this.maxTermsError) + 8 * 2 ** -53 * this.moveSum[S];
+    if (nearLimit || allowance > FAST_TOLERANCE * stepMs || (this.costObjective && Math.abs(stepMs - this.deadline) <= allowance) ||
+      (!this.costObjective && Math.abs(totalPrice - this.budget) <= 1e-9 * this.budget)) {
+      return this.scoreMoveFully(layer, type);
+    }
+    return this.finish(stepMs, totalPrice, violation, unrunnable, used);
+  }
+
+  private segments = 0;
+  private pushSegment(k: number, first: number, end: number): void {
+    if (end <= first) return;
+    const n = this.segments;
+    if (n > 0 && this.segType[n - 1] === k) this.segEnd[n - 1] = end;
+    else {
+      this.segType[n] = k;
+      this.segFirst[n] = first;
+      this.segEnd[n] = end;
+      this.segments = n + 1;
+    }
+  }
+
+  private readonly segType = new Int32Array(5);
+  private readonly segFirst = new Int32Array(5);
+  private readonly segEnd = new Int32Array(5);
+
+  /** scoreMove the slow way: the whole moved assignment (rounding too close to call, or prefixes unusable). */
+  private scoreMoveFully(layer: number, type: number): number {
+    this.recomputed++;
+    const old = this.moveAssignment[layer];
+    this.moveAssignment[layer] = type;
+    const objective = this.scoreRow(this.moveAssignment, 0);
+    this.moveAssignment[layer] = old;
+    return objective;
+  }
+
+  /** Makes the move current (O(layers)); returns its objective. */
+  applyMove(layer: number, type: number): number {
+    this.moveAssignment[layer] = type;
+    return this.setCurrent(this.moveAssignment);
+  }
+
   private loadRow(assignment: ArrayLike<number>, offset: number): void {
     if (offset === 0) this.loadAssignment(assignment);
     else this.loadAssignment(Array.prototype.slice.call(assignment, offset, offset + this.layerCount) as number[]);
@@ -340,12 +571,11 @@ export class Simulator {
   }
 
   /** Unit counts, the budget or deadline, overflow and unrunnable layers: the violation, then the results. */
-  private finish(stepMs: number, totalPrice: number, violation: number, unrunnable: number): number {
+  private finish(stepMs: number, totalPrice: number, violation: number, unrunnable: number, used: Float64Array = this.unitsUsed): number {
     const K = this.typeCount;
     for (let k = 0; k < K; k++) {
-      const used = this.unitsUsed[k];
       const available = this.count[k];
-      if (used > available) violation += (used - available) / Math.max(1, available);
+      if (used[k] > available) violation += (used[k] - available) / Math.max(1, available);
     }
     const costPerStep = (totalPrice * stepMs) / MS_PER_HOUR;
     const overflow = unrunnable === 0 && !(stepMs < Infinity && totalPrice < Infinity && costPerStep < Infinity);

@@ -10,7 +10,7 @@ import { prepareOutputFolder, writeJsonAtomic } from '../../env/atomic-write.js'
 import { lockFolder } from '../../env/folder-lock.js';
 import { assignmentOf } from '../../env/problem.js';
 import { selectBackend } from '../../agent/backend.js';
-import { placementJson } from '../../agent/export.js';
+import { certifiedPlacementJson } from '../../agent/export.js';
 import { loadPolicy } from '../../agent/policy-io.js';
 import { DEFAULT_REINFORCE_CONFIG, ReinforceTrainer } from '../../agent/reinforce.js';
 import { addProblemOptions, loadProblemFromOptions, positiveInteger } from '../common.js';
@@ -53,8 +53,10 @@ export function register(program: Command): void {
         // The heuristic warm start is scored beside the policy's placement: say which one this is.
         const fromPolicy = assignmentOf(zeroResult.placement, loaded.problem.layers.length).every((k, l) => k === zero.assignment[l]);
         const method = fromPolicy ? 'policy (zero-shot)' : 'heuristic warm start (better than the policy\'s zero-shot placement)';
-        const json = placementJson(loaded.problem, loaded.settings, zeroResult.placement, {
+        const json = await certifiedPlacementJson(loaded.problem, loaded.settings, zeroResult.placement, {
           seed: options.seed,
+          seconds: Number(zeroResult.seconds.toFixed(3)),
+          evaluations: zeroResult.evaluations,
           method,
           policy: options.policy,
           zeroShotObjective: zero.feasible ? zero.objective : null,

@@ -62,8 +62,8 @@ export function register(program: Command): void {
       };
       const from = options.bundled ? `bundled ${problemName}` : `${problemName} as profiled now`;
       process.stdout.write(`${steps - 1}/${steps} placing ${from} with ${options.method}\n`);
-      const { file, result } = await solveAndExport({ problem, settings, problemName, method: options.method, seed: options.seed, out: options.out });
-      process.stdout.write(`${describeSolve(problem, settings, result, problemName)}\nwrote ${file}\n\n`);
+      const { file, result, json } = await solveAndExport({ problem, settings, problemName, method: options.method, seed: options.seed, out: options.out });
+      process.stdout.write(`${describeSolve(problem, settings, result, problemName, json)}\nwrote ${file}\n\n`);
       process.stdout.write(`${steps}/${steps} validating by real training (${options.steps} steps after warm-up)\n`);
       const outFile = join(options.out, 'validation.json');
       const v = await validatePlacement({

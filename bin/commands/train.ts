@@ -25,7 +25,7 @@ import {
   RunHistory,
   type RunRecord,
 } from '../../agent/checkpoint.js';
-import { placementJson } from '../../agent/export.js';
+import { certifiedPlacementJson } from '../../agent/export.js';
 import { ENCODER_KINDS, type EncoderKind, type PolicyNetwork } from '../../agent/policy.js';
 import { savePolicyFolder } from '../../agent/policy-io.js';
 import {
@@ -212,8 +212,10 @@ export async function trainCommand(
   } finally {
     process.off('SIGINT', onSigint);
   }
-  const json = placementJson(problem, settings, result.placement, {
+  // Certified (lower bound and gap, agent/certify.ts), after the search: 2 s by default.
+  const json = await certifiedPlacementJson(problem, settings, result.placement, {
     seed,
+    seconds: Number(result.seconds.toFixed(3)),
     method: result.method,
     ...(start?.label ? { policy: start.label } : {}),
     iterations: trainer.iteration,

@@ -5,10 +5,14 @@
  *  - layer order: the model's sums layer by layer (the simulator before prefix sums,
  *    still the path of reports and placement.json);
  *  - prefix sums: `scoreAssignment`, one assignment per call;
- *  - batch: `scoreBatch`, every assignment of a batch in one call.
+ *  - batch: `scoreBatch`, every assignment of a batch in one call;
+ *  - local move: `scoreMove`, the neighbour of a current assignment with one layer's type
+ *    changed (what local search scores), MOVES neighbours per `setCurrent`, whose O(layers)
+ *    cost is included.
  * Rates are per CPU second of this process (the machine may be shared, which inflates wall time).
  * Prints evaluations per second and writes experiments/results/simulator-bench.json.
  */
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import seedrandom from 'seedrandom';
 import { PACKAGE_ROOT, bundledProblem } from '../../env/bundled.js';
@@ -41,6 +45,13 @@ for (let i = 0; i < ASSIGNMENTS; i++) {
   }
 }
 const rows = Array.from({ length: ASSIGNMENTS }, (_, i) => batch.subarray(i * L, (i + 1) * L));
+const MOVES = 16;
+const moveLayer = Int32Array.from({ length: ASSIGNMENTS * MOVES }, () => Math.floor(rng() * L));
+const moveType = Int32Array.from(moveLayer, (l) => {
+  let t = Math.floor(rng() * K);
+  while (Number.isNaN(problem.forwardMs[l * K + t])) t = (t + 1) % K;
+  return t;
+});
 const objectives = new Float64Array(ASSIGNMENTS);
 const violations = new Float64Array(ASSIGNMENTS);
 
@@ -51,6 +62,18 @@ for (const row of rows) {
   sim.loadAssignment(row);
   const exact = sim.scoreInLayerOrder();
   worst = Math.max(worst, Math.abs(fast - exact) / exact);
+}
+for (let i = 0; i < 256; i++) {
+  sim.setCurrent(rows[i]);
+  const moved = Int32Array.from(rows[i]);
+  for (let m = 0; m < MOVES; m++) {
+    const fast = sim.scoreMove(moveLayer[i * MOVES + m], moveType[i * MOVES + m]);
+    moved.set(rows[i]);
+    moved[moveLayer[i * MOVES + m]] = moveType[i * MOVES + m];
+    sim.loadAssignment(moved);
+    const exact = sim.scoreInLayerOrder();
+    worst = Math.max(worst, Math.abs(fast - exact) / exact);
+  }
 }
 if (!(worst <= 1e-9)) throw new Error(`prefix sums differ from layer order by ${worst} relative`);
 
@@ -71,6 +94,14 @@ const variants: Record<string, () => number> = {
   batch: () => {
     sim.scoreBatch(batch, ASSIGNMENTS, objectives, violations);
     return objectives[ASSIGNMENTS - 1];
+  },
+  'local move': () => {
+    let checksum = 0;
+    for (let i = 0; i < ASSIGNMENTS / MOVES; i++) {
+      sim.setCurrent(rows[i]);
+      for (let m = i * MOVES; m < (i + 1) * MOVES; m++) checksum += sim.scoreMove(moveLayer[m], moveType[m]);
+    }
+    return checksum;
   },
 };
 const rates: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((name) => [name, []]));
@@ -102,12 +133,14 @@ for (const [name, s] of Object.entries(summary)) {
 }
 const speedup = summary['prefix sums'].median / summary['layer order'].median;
 const batchSpeedup = summary.batch.median / summary['layer order'].median;
-console.log(`  prefix sums ÷ layer order: ${speedup.toFixed(2)}×; batch ÷ layer order: ${batchSpeedup.toFixed(2)}×; largest relative difference ${worst.toExponential(2)}`);
-console.log(`  recomputed in layer order: ${sim.recomputed} scores; cpu ${(cpu.user / 1e6).toFixed(1)} s user (checksum ${checksum.toExponential(3)})`);
+const moveSpeedup = summary['local move'].median / summary['layer order'].median;
+console.log(`  prefix sums ÷ layer order: ${speedup.toFixed(2)}×; batch ÷ layer order: ${batchSpeedup.toFixed(2)}×; local move ÷ layer order: ${moveSpeedup.toFixed(2)}×; largest relative difference ${worst.toExponential(2)}`);
+console.log(`  recomputed in layer order: ${sim.recomputed} scores; cpu ${(cpu.user / 1e6).toFixed(1)} s user; load average ${loadavg()[0].toFixed(2)} (checksum ${checksum.toExponential(3)})`);
 const file = join(PACKAGE_ROOT, 'experiments', 'results', 'simulator-bench.json');
 writeJsonAtomic(file, {
   problem: PROBLEM, layers: L, types: K, roundCpuSeconds: ROUND_MS / 1000, rates: 'evaluations per CPU second', rounds: ROUNDS,
-  evaluationsPerSecond: summary, prefixOverLayerOrder: Number(speedup.toFixed(3)), batchOverLayerOrder: Number(batchSpeedup.toFixed(3)),
+  evaluationsPerSecond: summary, prefixOverLayerOrder: Number(speedup.toFixed(3)), batchOverLayerOrder: Number(batchSpeedup.toFixed(3)), localMoveOverLayerOrder: Number(moveSpeedup.toFixed(3)),
   largestRelativeDifference: worst, cpuUserSeconds: Number((cpu.user / 1e6).toFixed(2)),
+  loadAverage1m: Number(loadavg()[0].toFixed(2)),
 });
 console.log(`wrote ${file}`);
