@@ -2,38 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import seedrandom from 'seedrandom';
 import { allPlacements, bruteForce } from './brute-force.js';
+import { randomSmallProblem } from './small-problems.fixture.js';
 import { exactSearcher, smallestFeasibleConstraint, solveExact } from './exact.js';
 import { Simulator } from '../env/simulate.js';
 import type { Problem, Settings } from '../env/problem.js';
-
-/** A random small problem: varied speeds, prices, bandwidths, missing pairs and tight memory. */
-export function randomSmallProblem(seed: number): Problem {
-  const rng = seedrandom.alea(String(seed));
-  const L = 1 + Math.floor(rng() * 5);
-  const K = 1 + Math.floor(rng() * 3);
-  const layers = Array.from({ length: L }, (_, l) => ({
-    name: `l${l}`,
-    paramBytes: Math.round(rng() * 4e6),
-    activationBytes: Math.round(rng() * 2e6),
-  }));
-  const types = Array.from({ length: K }, (_, k) => ({
-    name: `t${k}`,
-    pricePerHour: Math.round(rng() * 400) / 100,
-    count: 1 + Math.floor(rng() * 3),
-    memoryBytes: 4e6 + rng() * 4e7,
-    bandwidthBytesPerS: 1e8 + rng() * 1e10,
-  }));
-  const forwardMs = new Float64Array(L * K);
-  const backwardMs = new Float64Array(L * K);
-  for (let l = 0; l < L; l++) {
-    const missing = K > 1 ? Math.floor(rng() * K * 3) : -1; // sometimes one pair cannot run
-    for (let k = 0; k < K; k++) {
-      forwardMs[l * K + k] = k === missing ? NaN : 0.1 + rng() * 20;
-      backwardMs[l * K + k] = k === missing ? NaN : 0.1 + rng() * 40;
-    }
-  }
-  return { layers, types, forwardMs, backwardMs };
-}
+import { syntheticProblem } from '../profiles/synthetic.js';
 
 function randomSettings(seed: number, problem: Problem): Settings {
   const rng = seedrandom.alea(`settings-${seed}`);
@@ -215,5 +188,95 @@ test('the exact searcher is deterministic', async () => {
     const a = await exactSearcher.search(problem, settings, { seed: 1 });
     const b = await exactSearcher.search(problem, settings, { seed: 2 });
     assert.deepEqual(a.placement, b.placement);
+  }
+});
+
+/** Like randomSmallProblem, with many zero times (the profiler clamps to 0) and ties between types. */
+function zeroAndTiedProblem(seed: number): Problem {
+  const problem = randomSmallProblem(seed);
+  const rng = seedrandom.alea(`zero-${seed}`);
+  const K = problem.types.length;
+  const { forwardMs, backwardMs } = problem;
+  for (let cell = 0; cell < forwardMs.length; cell++) {
+    if (Number.isNaN(forwardMs[cell])) continue;
+    const roll = rng();
+    if (roll < 0.35) forwardMs[cell] = 0;
+    if (rng() < 0.35) backwardMs[cell] = 0;
+    if (roll > 0.8 && cell % K > 0 && !Number.isNaN(forwardMs[cell - 1])) {
+      forwardMs[cell] = forwardMs[cell - 1]; // a tie with the previous type
+      backwardMs[cell] = backwardMs[cell - 1];
+    }
+  }
+  if (rng() < 0.3) problem.types.forEach((type, k) => (problem.types[k] = { ...type, pricePerHour: problem.types[0].pricePerHour }));
+  if (rng() < 0.2) problem.layers.forEach((layer, l) => (problem.layers[l] = { ...layer, activationBytes: 0 }));
+  return problem;
+}
+
+test('exact matches brute force with zero times and ties (both objectives)', () => {
+  let feasible = 0;
+  for (let seed = 1; seed <= 300; seed++) {
+    const problem = zeroAndTiedProblem(seed);
+    if (agreesWithBruteForce(problem, randomSettings(seed, problem), seed, 'zero')) feasible++;
+  }
+  assert.ok(feasible > 100, `feasible in ${feasible} of 300`);
+});
+
+test('a layer whose fastest time is 0 keeps its feasible completions (regression: the capacity bound was Infinity)', async () => {
+  // Seed 12 of the generator above: the exact pass pruned every label that led to the optimum.
+  const problem = zeroAndTiedProblem(12);
+  const settings = randomSettings(12, problem);
+  const brute = bruteForce(problem, settings);
+  const result = await exactSearcher.search(problem, settings, { seed: 1 });
+  assert.equal(result.feasible, brute.best !== null);
+  assert.ok(Math.abs(result.objective - brute.bestObjective) <= 1e-12 * brute.bestObjective, `${result.objective} vs ${brute.bestObjective}`);
+});
+
+const unconstrained: Settings = { microBatches: 8, objective: 'time', budget: Infinity, deadline: Infinity };
+
+test('exact honours its time limit on a long chain, in every phase (warm start, tables, labels)', async () => {
+  const problem = syntheticProblem({ layers: 4000, types: 4, seed: 1 });
+  const started = performance.now();
+  const result = await exactSearcher.search(problem, unconstrained, { seed: 1, timeLimitS: 0.5 });
+  const seconds = (performance.now() - started) / 1000;
+  assert.ok(seconds < 2.5, `took ${seconds} s for a 0.5 s limit`);
+  assert.equal(result.provenOptimal, false);
+  assert.equal(result.placement[result.placement.length - 1].last, 3999);
+});
+
+test('exact stops soon after its signal is aborted (it yields to the event loop)', async () => {
+  const problem = syntheticProblem({ layers: 2000, types: 4, seed: 2 });
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), 200);
+  const started = performance.now();
+  const result = await exactSearcher.search(problem, unconstrained, { seed: 1, signal: controller.signal });
+  clearTimeout(timer);
+  const seconds = (performance.now() - started) / 1000;
+  assert.ok(seconds < 2, `stopped after ${seconds} s`);
+  assert.equal(result.provenOptimal, false);
+});
+
+test('exact with 1e20 units of a type does not try replica counts one by one', async () => {
+  const problem = syntheticProblem({ layers: 12, types: 3, seed: 3 });
+  problem.types[0] = { ...problem.types[0], count: 1e20, pricePerHour: 0 };
+  problem.types[1] = { ...problem.types[1], count: 10_000 };
+  const started = performance.now();
+  const result = await exactSearcher.search(problem, { ...unconstrained, budget: 50 }, { seed: 1, timeLimitS: 1 });
+  assert.ok((performance.now() - started) / 1000 < 3);
+  assert.equal(result.feasible, true);
+  assert.ok(result.placement.every((stage) => Number.isFinite(stage.replicas) && stage.replicas >= 1));
+});
+
+test('the exact lower bound is never above the brute-force optimum, also when cut short', () => {
+  for (let seed = 1; seed <= 80; seed++) {
+    const problem = seed % 2 ? zeroAndTiedProblem(seed) : randomWiderProblem(seed);
+    if (problem.layers.length === 6 && seed % 6 !== 0) continue;
+    const settings = randomSettings(seed, problem);
+    const brute = bruteForce(problem, settings);
+    for (const timeLimitS of [undefined, 0]) {
+      const exact = solveExact(problem, settings, { timeLimitS });
+      assert.ok(exact.lowerBound !== undefined);
+      assert.ok(exact.lowerBound <= brute.bestObjective * (1 + 1e-12), `seed ${seed}: bound ${exact.lowerBound} above ${brute.bestObjective}`);
+      if (timeLimitS === undefined) assert.equal(exact.lowerBound, exact.value);
+    }
   }
 });

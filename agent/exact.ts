@@ -19,8 +19,10 @@
  * pass then prunes against it.
  */
 import { Simulator } from '../env/simulate.js';
+import { allReduceMs, layerMemoryBytes, linkMs } from '../env/stage-cost.js';
 import type { Placement, Problem, Settings } from '../env/problem.js';
 import type { SearchOptions, SearchResult, Searcher, TracePoint } from './searcher.js';
+import { runAsync, runSync, type Steps, YIELD_EVERY_MS } from './exact/steps.js';
 
 const MS_PER_HOUR = 3_600_000;
 
@@ -35,25 +37,43 @@ export interface ExactOptions {
   /** Only placements strictly better than this objective are of interest (prunes more). */
   upperBound?: number;
   timeLimitS?: number;
-  /** Stop (incomplete) rather than create more than this many labels: an evaluation budget. Default Infinity. */
-  maxLabels?: number;
-  /** Use the relaxation bound (default true). Its tables cost O(L²) time before the first label: off for short capped decodes of long chains. */
-  relaxation?: boolean;
-  /** Stop (incomplete) after expanding this many labels (pruned or not): a deterministic cap on the work. Default Infinity. */
-  maxExpansions?: number;
   onProgress?: SearchOptions['onProgress'];
   /** What to minimise; defaults to the settings' objective. */
   goal?: ExactGoal;
   /** Honour the budget / deadline of the settings (default true). */
   constrained?: boolean;
+  /** Stop soon when aborted (the async runner yields to the event loop so the abort can arrive). */
+  signal?: AbortSignal;
+  /** Stop (incomplete) rather than create more than this many labels: an evaluation budget. Default Infinity. */
+  maxLabels?: number;
+  /** Stop (incomplete) after expanding this many labels (pruned or not): a deterministic cap on the work. Default Infinity. */
+  maxExpansions?: number;
+  /** Use the relaxation bound (default true). Its tables cost O(L²) time before the first label: off for short capped decodes of long chains. */
+  relaxation?: boolean;
 }
+
+/**
+ * Replica counts of one stage are tried one by one up to this many; above it (a type with
+ * thousands of units and the budget to pay for them) they are tried on a geometric ladder,
+ * and the search no longer claims to be complete.
+ */
+export const DENSE_REPLICAS = 256;
+const REPLICA_LADDER = 1.25;
 
 export interface ExactResult {
   placement: Placement | null;
   /** Value of the goal for `placement` (Infinity when none). */
   value: number;
-  /** True when the search ran to the end without a beam or a time limit cutting it. */
+  /** True when the search ran to the end without a beam, a time limit, an abort or a replica ladder cutting it. */
   complete: boolean;
+  /**
+   * A lower bound on the goal over every placement (Infinity: none is feasible), when the search
+   * covered every placement up to its bounds (no beam, no replica ladder); equal to `value` when
+   * complete. undefined when the search cannot say.
+   */
+  lowerBound?: number;
+  /** The relaxation's bound on every placement before any search (sound whatever cut the search). */
+  rootBound: number;
   labels: number;
   seconds: number;
 }
@@ -64,7 +84,8 @@ interface Label {
   maxBackward: number;
   maxAllReduce: number;
   price: number;
-  used: Int32Array;
+  /** Float64: unit counts beyond 2^31 must not wrap. */
+  used: Float64Array;
   lastType: number;
   parent: Label | null;
   // the stage that led here
@@ -74,8 +95,20 @@ interface Label {
   bound: number;
 }
 
+/** The exact search, run to its end (or its time limit) without yielding. */
 export function solveExact(problem: Problem, settings: Settings, options: ExactOptions = {}): ExactResult {
+  return runSync(exactSteps(problem, settings, options));
+}
+
+/** The exact search, yielding to the event loop every few tens of milliseconds so `signal` (Ctrl-C) can stop it. */
+export function solveExactAsync(problem: Problem, settings: Settings, options: ExactOptions = {}): Promise<ExactResult> {
+  return runAsync(exactSteps(problem, settings, options));
+}
+
+function* exactSteps(problem: Problem, settings: Settings, options: ExactOptions): Steps<ExactResult> {
   const started = performance.now();
+  let nextYield = started + YIELD_EVERY_MS;
+  const signal = options.signal;
   const L = problem.layers.length;
   const K = problem.types.length;
   const M = settings.microBatches;
@@ -152,7 +185,11 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
     }
   }
   const freeUnits = new Float64Array(K);
-  const relaxation = goal === 'price' || options.relaxation === false ? null : relaxedTables(problem, M, budget, allowed, options.allowedTypes === undefined);
+  // The relaxation may take a quarter of the time left (it pays off on long searches only).
+  const relaxationDeadline = deadlineAt === Infinity ? Infinity : performance.now() + (deadlineAt - performance.now()) / 4;
+  const relaxation = goal === 'price' || signal?.aborted || options.relaxation === false
+    ? null
+    : yield* relaxedTables(problem, M, budget, allowed, options.allowedTypes === undefined, relaxationDeadline, signal);
 
   /** Upper bound on the work rate (in fastest-type work) that `money` more dollars per hour buy: a fractional knapsack. */
   function capacity(efficiencyOf: Float64Array, order: Int32Array, next: number, money: number): number {
@@ -218,8 +255,9 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
     setMostReplicas(money);
     const widestForward = widestStage(forwardEfficiency, next);
     const widestBackward = widestStage(backwardEfficiency, next);
-    if (totalForward === 0 || widestForward === 0) return Infinity;
     // Each later stage takes its work / (units × efficiency); the bottleneck is at least the mean load.
+    // No work left (every remaining fastest time is 0) costs nothing whatever the rate; work with no
+    // rate to do it cannot be done (Infinity).
     const share = (work: number, rate: number) => (work > 0 ? work / rate : 0);
     const sumMs = label.sumMs + share(restForward, widestForward) + share(restBackward, widestBackward);
     const maxForward = Math.max(label.maxForward, share(restForward, totalForward), heavyStage(heavyForward, allowedForward, next));
@@ -321,15 +359,19 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
   // buckets[i * (K + 1) + lastType + 1]: labels covering layers 0..i-1.
   const buckets: Label[][] = Array.from({ length: (L + 1) * (K + 1) }, () => []);
   const root: Label = {
-    sumMs: 0, maxForward: 0, maxBackward: 0, maxAllReduce: 0, price: 0, used: new Int32Array(K),
+    sumMs: 0, maxForward: 0, maxBackward: 0, maxAllReduce: 0, price: 0, used: new Float64Array(K),
     lastType: -1, parent: null, first: -1, last: -1, replicas: 0, bound: 0,
   };
   buckets[0].push(root);
   let incumbent = options.upperBound ?? Infinity;
   let best: Label | null = null;
+  const rootBound = lowerBound(root, 0);
   let labels = 0;
   let complete = beamWidth === Infinity;
+  let sampledReplicas = false;
+  let cutAt = -1; // the layer whose labels were being extended when the time limit or an abort cut the search
   let checks = 0;
+  let extensions = 0;
 
   /** Files `label`; false when the label budget is spent (the label is dropped and the search must stop). */
   function insert(label: Label, next: number): boolean {
@@ -359,27 +401,55 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
       }
       for (const from of bucket) {
         if (from.bound >= incumbent) continue;
-        if ((++checks % 8 === 0 && performance.now() > deadlineAt) || checks > maxExpansions) {
+        if (checks >= maxExpansions) {
           complete = false;
+          cutAt = i;
           break outer;
+        }
+        if (++checks % 8 === 0) {
+          const now = performance.now();
+          if (now > deadlineAt || signal?.aborted) {
+            complete = false;
+            cutAt = i;
+            break outer;
+          }
+          if (now >= nextYield) {
+            yield;
+            nextYield = performance.now() + YIELD_EVERY_MS;
+          }
         }
         for (let k = 0; k < K; k++) {
           if (!allowed(i, k)) continue;
           const type = types[k];
           const free = type.count - from.used[k];
-          const link = i > 0 ? (activationBytes[i - 1] / Math.min(types[prev].bandwidthBytesPerS, type.bandwidthBytesPerS)) * 1000 : 0;
-          for (let n = 1; n <= free; n++) {
+          const link = i > 0 ? linkMs(activationBytes[i - 1], types[prev].bandwidthBytesPerS, type.bandwidthBytesPerS) : 0;
+          // What every stage from layer i on this type adds whatever its end and replicas: a floor that
+          // only grows with n (its price and its all-reduce do), so once it cannot beat the incumbent
+          // no larger n can.
+          const floorSum = from.sumMs + (i > 0 ? link + link : 0);
+          const floorMax = (M - 1) * (Math.max(from.maxForward, link) + Math.max(from.maxBackward, link));
+          for (let n = 1; n <= free; n = n < DENSE_REPLICAS ? n + 1 : nextOnLadder(n, free)) {
+            if (n > DENSE_REPLICAS) sampledReplicas = true;
             const price = from.price + n * type.pricePerHour;
             if (price > budget) break;
+            const floorAllReduce = allReduceMs(n, paramBytes[i], type.bandwidthBytesPerS);
+            const floorStep = floorSum + floorMax + (floorAllReduce > from.maxAllReduce ? floorAllReduce : from.maxAllReduce);
+            if (valueOf(price, floorStep) >= incumbent || floorStep > deadline) break;
             let forward = 0;
             let backward = 0;
             let params = 0;
             let memory = 0;
             for (let j = i; j < L && allowed(j, k); j++) {
+              // One label's extensions can be many on a long chain: the clock is read here too.
+              if ((++extensions & 1023) === 0 && (performance.now() > deadlineAt || signal?.aborted)) {
+                complete = false;
+                cutAt = i;
+                break outer;
+              }
               forward += forwardMs[j * K + k];
               backward += backwardMs[j * K + k];
               params += paramBytes[j];
-              memory += 4 * paramBytes[j] + (M * activationBytes[j]) / n;
+              memory += layerMemoryBytes(paramBytes[j], activationBytes[j], M, n);
               if (memory > type.memoryBytes) break; // only grows with j
               const f = forward / n;
               const b = backward / n;
@@ -394,7 +464,7 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
               sumMs += f + b;
               if (f > maxForward) maxForward = f;
               if (b > maxBackward) maxBackward = b;
-              const allReduce = n === 1 ? 0 : ((((2 * (n - 1)) / n) * params) / type.bandwidthBytesPerS) * 1000;
+              const allReduce = allReduceMs(n, params, type.bandwidthBytesPerS);
               const maxAllReduce = allReduce > from.maxAllReduce ? allReduce : from.maxAllReduce;
               const partialStep = sumMs + (M - 1) * (maxForward + maxBackward) + maxAllReduce;
               // Everything here only grows with j: once the partial placement is no better, stop.
@@ -409,6 +479,7 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
               if (label.bound >= incumbent) continue;
               if (!insert(label, j + 1)) {
                 complete = false;
+                cutAt = i;
                 break outer;
               }
             }
@@ -418,13 +489,34 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
       buckets[i * (K + 1) + prev + 1] = []; // done with it: free the memory
     }
   }
+  if (sampledReplicas) complete = false;
+  // Every placement either was found (no better than the incumbent), or descends from a label
+  // pruned by its bound (no better than the incumbent), dominated by another, or still open when
+  // the search was cut: the least of the incumbent and the open labels' bounds bounds the optimum.
+  let coveredBound: number | undefined;
+  if (beamWidth === Infinity && !sampledReplicas) {
+    coveredBound = incumbent;
+    if (cutAt >= 0) {
+      for (let at = cutAt * (K + 1); at < buckets.length; at++) {
+        for (const label of buckets[at]) if (label.bound < coveredBound) coveredBound = label.bound;
+      }
+      // Both bound the optimum; the relaxation's may be the better one when the search was cut early.
+      if (rootBound > coveredBound) coveredBound = Math.min(rootBound, incumbent);
+    }
+  }
   const seconds = (performance.now() - started) / 1000;
-  if (best === null) return { placement: null, value: Infinity, complete, labels, seconds };
+  if (best === null) return { placement: null, value: Infinity, complete, lowerBound: coveredBound, rootBound, labels, seconds };
   const placement: Placement = [];
   for (let label: Label | null = best; label && label.parent; label = label.parent) {
     placement.unshift({ type: label.lastType, replicas: label.replicas, first: label.first, last: label.last });
   }
-  return { placement, value: incumbent, complete, labels, seconds };
+  return { placement, value: incumbent, complete, lowerBound: coveredBound, rootBound, labels, seconds };
+}
+
+/** The next replica count to try above DENSE_REPLICAS: a geometric ladder that ends on the last count. */
+function nextOnLadder(n: number, free: number): number {
+  if (n >= free) return Infinity;
+  return Math.min(free, Math.max(n + 1, Math.floor(n * REPLICA_LADDER)));
 }
 
 /**
@@ -438,17 +530,39 @@ export function solveExact(problem: Problem, settings: Settings, options: ExactO
  */
 interface Relaxation { caps: Float64Array; prices: Float64Array; sums: Float64Array }
 const relaxationCache = new WeakMap<Problem, Map<string, Relaxation>>();
+/** Per problem and key, the longest time a build was given and did not finish in. */
+const relaxationGaveUp = new WeakMap<Problem, Map<string, number>>();
 const RELAXATION_CAPS = 48;
 const RELAXATION_PRICES = 6;
 
-function relaxedTables(
+/** Most entries of the relaxation's table (8 bytes each); fewer caps on long chains, none below MIN_CAPS. */
+const RELAXATION_MAX_ENTRIES = 2e7;
+const MIN_CAPS = 8;
+
+/**
+ * Builds the tables, checking the clock and the signal as it goes: null when they cannot be built
+ * in time (the bound is then weaker, never wrong).
+ */
+function* relaxedTables(
   problem: Problem, M: number, budget: number, allowed: (l: number, k: number) => boolean, cacheable: boolean,
-): Relaxation {
+  deadlineAt: number, signal: AbortSignal | undefined,
+): Steps<Relaxation | null> {
   const key = `${M}/${budget}`;
   if (cacheable) {
     const hit = relaxationCache.get(problem)?.get(key);
     if (hit) return hit;
+    // A build already cut short with at least this much time would be cut again.
+    if ((relaxationGaveUp.get(problem)?.get(key) ?? -1) >= deadlineAt - performance.now()) return null;
   }
+  const giveUp = () => {
+    if (!cacheable || signal?.aborted) return null;
+    let byKey = relaxationGaveUp.get(problem);
+    if (!byKey) relaxationGaveUp.set(problem, (byKey = new Map()));
+    byKey.set(key, Math.max(byKey.get(key) ?? 0, allowedMs));
+    return null;
+  };
+  const allowedMs = deadlineAt - performance.now();
+  let nextYield = performance.now() + YIELD_EVERY_MS;
   const { forwardMs, backwardMs, types } = problem;
   const L = problem.layers.length;
   const K = types.length;
@@ -466,29 +580,40 @@ function relaxedTables(
   const units = Math.max(1, types.reduce((sum, t) => sum + t.count, 0));
   const top = 4 * W * total + 1e-9;
   const bottom = (W * total) / (2 * units) + 1e-12; // no stage set beats the whole chain spread over every unit
-  const J = RELAXATION_CAPS;
+  const stride = (L + 1) * (K + 1);
+  const P = RELAXATION_PRICES;
+  const J = Math.min(RELAXATION_CAPS, Math.floor(RELAXATION_MAX_ENTRIES / (P * stride)) - 1);
+  if (J < MIN_CAPS) return null;
   const caps = new Float64Array(J);
   for (let j = 0; j < J; j++) caps[j] = bottom * Math.pow(top / bottom, j / (J - 1));
-  const stride = (L + 1) * (K + 1);
   // Prices of money in ms per ($/h): 0, then a geometric ladder around the whole chain's sum per dollar.
   const meanPrice = types.reduce((sum, t) => sum + t.count * t.pricePerHour, 0) / units;
   const scale = meanPrice > 0 ? total / meanPrice : 0;
-  const P = scale > 0 ? RELAXATION_PRICES : 1;
-  const prices = new Float64Array(P);
-  for (let p = 1; p < P; p++) prices[p] = scale * Math.pow(4, 1 - p);
-  const sums = new Float64Array(P * (J + 1) * stride);
+  const priceCount = scale > 0 ? P : 1;
+  const prices = new Float64Array(priceCount);
+  for (let p = 1; p < priceCount; p++) prices[p] = scale * Math.pow(4, 3 - p);
+  const sums = new Float64Array(priceCount * (J + 1) * stride);
   const stageBest = new Float64Array(K);
-  for (let p = 0; p < P; p++) for (let j = 0; j <= J; j++) {
+  for (let p = 0; p < priceCount; p++) for (let j = 0; j <= J; j++) {
     const cap = j < J ? caps[j] : Infinity;
     const perDollar = prices[p];
     const at = (p * (J + 1) + j) * stride;
     // sums[at + L * (K + 1) + *] = 0 already
     for (let i = L - 1; i >= 0; i--) {
+      const now = performance.now();
+      if (now > deadlineAt || signal?.aborted) return giveUp();
+      if (now >= nextYield) {
+        yield;
+        nextYield = performance.now() + YIELD_EVERY_MS;
+      }
       for (let k = 0; k < K; k++) {
         let bestHere = Infinity;
         if (allowed(i, k)) {
           const type = types[k];
-          for (let n = 1; n <= most[k]; n++) {
+          // Replica counts n..widest stand for every count between them (the ladder above DENSE_REPLICAS):
+          // the least charge and all-reduce (at n) with the least times and memory (at widest) bound them all.
+          for (let n = 1; n <= most[k]; n = n < DENSE_REPLICAS ? n + 1 : nextOnLadder(n, most[k])) {
+            const widest = n < DENSE_REPLICAS ? n : Math.min(most[k], nextOnLadder(n, most[k]) - 1);
             const charge = perDollar * n * type.pricePerHour;
             let forward = 0;
             let backward = 0;
@@ -498,11 +623,11 @@ function relaxedTables(
               forward += forwardMs[e * K + k];
               backward += backwardMs[e * K + k];
               params += paramBytes[e];
-              memory += 4 * paramBytes[e] + (M * activationBytes[e]) / n;
+              memory += layerMemoryBytes(paramBytes[e], activationBytes[e], M, widest);
               if (memory > type.memoryBytes) break;
-              const f = forward / n;
-              const b = backward / n;
-              const allReduce = n === 1 ? 0 : ((((2 * (n - 1)) / n) * params) / type.bandwidthBytesPerS) * 1000;
+              const f = forward / widest;
+              const b = backward / widest;
+              const allReduce = allReduceMs(n, params, type.bandwidthBytesPerS);
               if (W * (f + b) + allReduce > cap) break; // only grows with e
               const value = f + b + charge + sums[at + (e + 1) * (K + 1) + k + 1];
               if (value < bestHere) bestHere = value;
@@ -521,7 +646,7 @@ function relaxedTables(
           if (stageBest[k] === Infinity) continue;
           let link = 0;
           if (i > 0) {
-            link = (activationBytes[i - 1] / Math.min(types[prev].bandwidthBytesPerS, types[k].bandwidthBytesPerS)) * 1000;
+            link = linkMs(activationBytes[i - 1], types[prev].bandwidthBytesPerS, types[k].bandwidthBytesPerS);
             if (2 * W * link > cap) continue;
           }
           const value = link + link + stageBest[k];
@@ -566,8 +691,17 @@ const reFind = (value: number) => (Number.isFinite(value) ? value * (1 + 1e-12) 
  */
 export function warmStart(
   problem: Problem, settings: Settings, config: ExactConfig = DEFAULT_EXACT_CONFIG, timeLimitS?: number,
-  goalOptions: Pick<ExactOptions, 'goal' | 'constrained' | 'maxLabels'> = {},
-): { placement: Placement | null; value: number; labels: number } {
+  goalOptions: Pick<ExactOptions, 'goal' | 'constrained' | 'signal' | 'maxLabels'> = {},
+): WarmStart {
+  return runSync(warmStartSteps(problem, settings, config, timeLimitS, goalOptions));
+}
+
+interface WarmStart { placement: Placement | null; value: number; labels: number }
+
+function* warmStartSteps(
+  problem: Problem, settings: Settings, config: ExactConfig, timeLimitS: number | undefined,
+  goalOptions: Pick<ExactOptions, 'goal' | 'constrained' | 'signal' | 'maxLabels'>,
+): Steps<WarmStart> {
   const maxLabels = goalOptions.maxLabels ?? Infinity;
   const started = performance.now();
   let placement: Placement | null = null;
@@ -576,8 +710,8 @@ export function warmStart(
   let idle = 0;
   for (const beamWidth of config.warmStartBeams) {
     const left = timeLimitS !== undefined ? timeLimitS - (performance.now() - started) / 1000 : undefined;
-    if ((left !== undefined && left <= 0) || labels >= maxLabels) break;
-    const pass = solveExact(problem, settings, { ...goalOptions, beamWidth, upperBound: reFind(value), timeLimitS: left, maxLabels: maxLabels - labels });
+    if ((left !== undefined && left <= 0) || goalOptions.signal?.aborted || labels >= maxLabels) break;
+    const pass = yield* exactSteps(problem, settings, { ...goalOptions, beamWidth, upperBound: reFind(value), timeLimitS: left, maxLabels: maxLabels - labels });
     labels += pass.labels;
     if (pass.placement && pass.value < value) {
       placement = pass.placement;
@@ -588,46 +722,56 @@ export function warmStart(
   return { placement, value, labels };
 }
 
-/** The `exact` searcher: beam warm start, then the full DP. Proves optimality unless the time limit cuts it. */
+/** The `exact` searcher: beam warm start, then the full DP. Proves optimality unless the time limit or an abort cuts it. */
 export function createExactSearcher(config: Partial<ExactConfig> = {}): Searcher {
   const full: ExactConfig = { ...DEFAULT_EXACT_CONFIG, ...config };
   return {
     name: 'exact',
-    async search(problem: Problem, settings: Settings, options: SearchOptions): Promise<SearchResult> {
-      const started = performance.now();
-      const elapsed = () => (performance.now() - started) / 1000;
-      const trace: TracePoint[] = [];
-      // The warm start may use half the time limit at most; its labels and the DP's count against maxEvaluations.
-      const maxLabels = options.maxEvaluations ?? Infinity;
-      const warm = warmStart(problem, settings, full, options.timeLimitS !== undefined ? options.timeLimitS / 2 : undefined, { maxLabels });
-      let labels = warm.labels;
-      if (warm.placement) trace.push({ evaluations: labels, seconds: elapsed(), bestObjective: warm.value });
-      const exact = solveExact(problem, settings, {
-        upperBound: reFind(warm.value),
-        timeLimitS: options.timeLimitS !== undefined ? Math.max(0, options.timeLimitS - elapsed()) : undefined,
-        maxLabels: maxLabels - labels,
-        onProgress: options.onProgress,
-      });
-      labels += exact.labels;
-      const chosen = exact.placement ?? warm.placement;
-      if (exact.placement) trace.push({ evaluations: labels, seconds: elapsed(), bestObjective: exact.value });
-      if (chosen) {
-        const sim = new Simulator(problem, settings);
-        const objective = sim.scorePlacement(chosen);
-        return {
-          method: 'exact', placement: chosen, objective, feasible: sim.feasible, evaluations: labels,
-          seconds: elapsed(), trace, provenOptimal: exact.complete,
-        };
-      }
-      // Nothing satisfies the constraints: hand back the least violating placement we can name.
-      const fallback = leastViolatingPlacement(problem, settings);
-      const sim = new Simulator(problem, settings);
-      const objective = sim.scorePlacement(fallback);
-      return {
-        method: 'exact', placement: fallback, objective, feasible: false, evaluations: labels,
-        seconds: elapsed(), trace, provenOptimal: exact.complete,
-      };
+    search(problem: Problem, settings: Settings, options: SearchOptions): Promise<SearchResult> {
+      return runAsync(exactSearchSteps(problem, settings, options, full));
     },
+  };
+}
+
+function* exactSearchSteps(problem: Problem, settings: Settings, options: SearchOptions, config: ExactConfig): Steps<SearchResult> {
+  const started = performance.now();
+  const elapsed = () => (performance.now() - started) / 1000;
+  const left = () => (options.timeLimitS !== undefined ? Math.max(0, options.timeLimitS - elapsed()) : undefined);
+  const trace: TracePoint[] = [];
+  const { signal } = options;
+  // The warm start may use half the time limit at most; its labels and the DP's count against maxEvaluations.
+  const maxLabels = options.maxEvaluations ?? Infinity;
+  const warm = yield* warmStartSteps(problem, settings, config, options.timeLimitS !== undefined ? options.timeLimitS / 2 : undefined, { signal, maxLabels });
+  let labels = warm.labels;
+  if (warm.placement) trace.push({ evaluations: labels, seconds: elapsed(), bestObjective: warm.value });
+  const exact = yield* exactSteps(problem, settings, {
+    upperBound: reFind(warm.value),
+    timeLimitS: left(),
+    maxLabels: maxLabels - labels,
+    onProgress: options.onProgress,
+    signal,
+  });
+  labels += exact.labels;
+  const chosen = exact.placement ?? warm.placement;
+  if (exact.placement) trace.push({ evaluations: labels, seconds: elapsed(), bestObjective: exact.value });
+  // The exact pass was pruned by reFind(warm value), a hair above it: its bound holds up to that hair.
+  const lowerBound = exact.lowerBound === undefined ? undefined : Math.min(exact.lowerBound, exact.placement ? exact.value : warm.value);
+  if (chosen) {
+    const sim = new Simulator(problem, settings);
+    const objective = sim.scorePlacement(chosen);
+    return {
+      method: 'exact', placement: chosen, objective, feasible: sim.feasible, evaluations: labels,
+      seconds: elapsed(), trace, provenOptimal: exact.complete, lowerBound,
+    };
+  }
+  // Nothing satisfies the constraints: hand back the least violating placement we can name
+  // (searched for within what is left of the time limit).
+  const fallback = yield* leastViolatingSteps(problem, settings, Math.min(RELAXED_TIME_LIMIT_S, left() ?? Infinity), signal);
+  const sim = new Simulator(problem, settings);
+  const objective = sim.scorePlacement(fallback);
+  return {
+    method: 'exact', placement: fallback, objective, feasible: false, evaluations: labels,
+    seconds: elapsed(), trace, provenOptimal: exact.complete, lowerBound,
   };
 }
 
@@ -636,44 +780,48 @@ export const exactSearcher: Searcher = createExactSearcher();
 /** How long the helpers below may search for the loosest workable constraint. */
 const RELAXED_TIME_LIMIT_S = 30;
 
+interface Relaxed { placement: Placement | null; proven: boolean }
+
 /**
  * The placement that breaks only the budget (or deadline), by the least:
  * least price (objective time) or least step (objective cost) over every
  * placement that fits memory and counts. `proven` is false when the time
  * limit cut the search (the value is then the best found).
  */
-function relaxedOptimum(problem: Problem, settings: Settings, timeLimitS = RELAXED_TIME_LIMIT_S) {
+function* relaxedOptimumSteps(problem: Problem, settings: Settings, timeLimitS: number, signal?: AbortSignal): Steps<Relaxed> {
   // The searcher's fallback and the CLI's "smallest budget" line both need it: search once.
-  const key = `${settings.objective} ${settings.microBatches} ${timeLimitS}`;
+  const key = `${settings.objective} ${settings.microBatches}`;
   const cached = relaxedCache.get(problem)?.get(key);
-  if (cached) return cached;
-  const result = searchRelaxed(problem, settings, timeLimitS);
-  if (!relaxedCache.has(problem)) relaxedCache.set(problem, new Map());
-  relaxedCache.get(problem)!.set(key, result);
-  return result;
-}
-
-const relaxedCache = new WeakMap<Problem, Map<string, { placement: Placement | null; proven: boolean }>>();
-
-function searchRelaxed(problem: Problem, settings: Settings, timeLimitS: number) {
-  const goalOptions = { goal: (settings.objective === 'time' ? 'price' : 'time') as ExactGoal, constrained: false };
+  if (cached && (cached.proven || cached.timeLimitS >= timeLimitS)) return cached;
+  const goalOptions = { goal: (settings.objective === 'time' ? 'price' : 'time') as ExactGoal, constrained: false, signal };
   const started = performance.now();
-  const warm = warmStart(problem, settings, DEFAULT_EXACT_CONFIG, timeLimitS / 2, goalOptions);
-  const exact = solveExact(problem, settings, {
+  const warm = yield* warmStartSteps(problem, settings, DEFAULT_EXACT_CONFIG, timeLimitS / 2, goalOptions);
+  const exact = yield* exactSteps(problem, settings, {
     ...goalOptions,
     upperBound: reFind(warm.value),
     timeLimitS: Math.max(0, timeLimitS - (performance.now() - started) / 1000),
   });
-  return { placement: exact.placement ?? warm.placement, proven: exact.complete };
+  const result = { placement: exact.placement ?? warm.placement, proven: exact.complete, timeLimitS };
+  if (!signal?.aborted) {
+    if (!relaxedCache.has(problem)) relaxedCache.set(problem, new Map());
+    relaxedCache.get(problem)!.set(key, result);
+  }
+  return result;
 }
+
+const relaxedCache = new WeakMap<Problem, Map<string, Relaxed & { timeLimitS: number }>>();
 
 /**
  * When no placement is feasible: the one that breaks only the budget (or
  * deadline) by the least, when memory and counts can be met at all; else
  * every layer on its roomiest runnable type.
  */
-export function leastViolatingPlacement(problem: Problem, settings: Settings): Placement {
-  const relaxed = relaxedOptimum(problem, settings);
+export function leastViolatingPlacement(problem: Problem, settings: Settings, timeLimitS = RELAXED_TIME_LIMIT_S): Placement {
+  return runSync(leastViolatingSteps(problem, settings, timeLimitS));
+}
+
+function* leastViolatingSteps(problem: Problem, settings: Settings, timeLimitS: number, signal?: AbortSignal): Steps<Placement> {
+  const relaxed = yield* relaxedOptimumSteps(problem, settings, timeLimitS, signal);
   if (relaxed.placement) return relaxed.placement;
   const K = problem.types.length;
   const assignment = problem.layers.map((_, l) => {
@@ -696,18 +844,34 @@ export function leastViolatingPlacement(problem: Problem, settings: Settings): P
 /**
  * The loosest constraint that would make some placement feasible: the least
  * budget (objective time) or the least deadline (objective cost) over every
- * placement that fits memory and counts; null when none fits even then.
- * When the search is cut by its time limit the value is an upper bound on
- * the least one (a constraint that surely works), and `proven` says so.
+ * placement that fits memory and counts; value null when none fits even then.
+ * When the search is cut by its time limit (default 30 s) or `signal`, the
+ * value is an upper bound on the least one (a constraint that surely works),
+ * and `proven` says so.
  */
-export function smallestFeasibleConstraintWithProof(problem: Problem, settings: Settings): { value: number; proven: boolean } | null {
-  const relaxed = relaxedOptimum(problem, settings);
-  if (!relaxed.placement) return null;
+export function smallestFeasibleConstraintWithProof(
+  problem: Problem, settings: Settings, timeLimitS = RELAXED_TIME_LIMIT_S,
+): LoosestConstraint {
+  return describeRelaxed(problem, settings, runSync(relaxedOptimumSteps(problem, settings, timeLimitS)));
+}
+
+/** As smallestFeasibleConstraintWithProof, yielding to the event loop so `signal` can stop it. */
+export async function smallestFeasibleConstraintAsync(
+  problem: Problem, settings: Settings, timeLimitS = RELAXED_TIME_LIMIT_S, signal?: AbortSignal,
+): Promise<LoosestConstraint> {
+  return describeRelaxed(problem, settings, await runAsync(relaxedOptimumSteps(problem, settings, timeLimitS, signal)));
+}
+
+/** value null: no placement fits memory and counts (proven: the search covered them all; else none was found in time). */
+export interface LoosestConstraint { value: number | null; proven: boolean }
+
+function describeRelaxed(problem: Problem, settings: Settings, relaxed: Relaxed): LoosestConstraint {
+  if (!relaxed.placement) return { value: null, proven: relaxed.proven };
   const sim = new Simulator(problem, settings);
   sim.scorePlacement(relaxed.placement);
   return { value: settings.objective === 'time' ? sim.pricePerHour : sim.stepMs, proven: relaxed.proven };
 }
 
 export function smallestFeasibleConstraint(problem: Problem, settings: Settings): number | null {
-  return smallestFeasibleConstraintWithProof(problem, settings)?.value ?? null;
+  return smallestFeasibleConstraintWithProof(problem, settings).value;
 }

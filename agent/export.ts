@@ -1,11 +1,14 @@
 /**
- * The exported placement (DESIGN.md "The exported placement"): one pure
- * function from a scored placement to the placement.json object, shared by
- * `placer train`, `placer place` and `placer solve`. Deterministic: no
- * timings, no dates, so the same placement gives the same file byte for byte.
+ * The exported placement (README, "Reading the output"): one pure function
+ * from a scored placement to the placement.json object, and its certified
+ * form (a lower bound and a gap from agent/certify.ts) that `placer solve`,
+ * `placer train` and `placer place` write. The same placement gives the same
+ * keys; only `seconds` and `boundSeconds` (and the bound, when its search is
+ * cut by --bound-time) vary from run to run.
  */
 import { assignmentOf, type Placement, type Problem, type Settings } from '../env/problem.js';
 import { evaluate } from '../env/simulate.js';
+import { certify, type Certificate, type CertifyOptions } from './certify.js';
 
 export interface PlacementJson {
   assignment: string[];
@@ -29,6 +32,10 @@ export interface PlacementJson {
   microBatches: number;
   seed?: number;
   violations?: string[];
+  /** From the certificate: ≤ the best objective possible; null when infeasible. */
+  lowerBound?: number | null;
+  gap?: number | null;
+  provenOptimal?: boolean;
   [extra: string]: unknown;
 }
 
@@ -64,6 +71,26 @@ export function placementJson(problem: Problem, settings: Settings, placement: P
   if (!report.feasible) required.violations = report.violations;
   const out: PlacementJson = { ...required };
   for (const [key, value] of Object.entries(extra)) if (!(key in required) && value !== undefined) out[key] = value;
-  // `seed` sits with the required keys in DESIGN.md's example; keep it when given.
+  // `seed` sits with the required keys in the README's example; keep it when given.
   return out;
+}
+
+/**
+ * placementJson with a certificate: lowerBound, gap, provenOptimal (gap 0),
+ * provenInfeasible (infeasible placements), boundBy and boundSeconds. The
+ * search's own `seconds` and `evaluations` go in `extra`. Every command that
+ * writes a placement.json calls this after its search.
+ */
+export async function certifiedPlacementJson(
+  problem: Problem, settings: Settings, placement: Placement, extra: Record<string, unknown>, options: CertifyOptions = {},
+): Promise<PlacementJson> {
+  const certificate = await certify(problem, settings, placement, options);
+  return placementJson(problem, settings, placement, { ...extra, ...certificateKeys(certificate) });
+}
+
+function certificateKeys(certificate: Certificate): Record<string, unknown> {
+  const { lowerBound, gap, provenOptimal, provenInfeasible, boundBy, boundSeconds } = certificate;
+  const keys: Record<string, unknown> = { lowerBound, gap, provenOptimal };
+  if (lowerBound === null) keys.provenInfeasible = provenInfeasible;
+  return { ...keys, boundBy, boundSeconds: Number(boundSeconds.toFixed(3)) };
 }

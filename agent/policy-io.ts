@@ -5,10 +5,11 @@
  * layout tfjs-node writes, each written atomically.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { writeFileAtomic, writeJsonAtomic } from '../env/atomic-write.js';
+import { replaceFolder, writeFileAtomic, writeJsonAtomic } from '../env/atomic-write.js';
 import { UserError } from '../env/errors.js';
+import { readJsonObject, unreadable } from '../env/json-file.js';
 import { PolicyNetwork, type PolicyTopology } from './policy.js';
 
 const MODEL_JSON = 'model.json';
@@ -40,31 +41,33 @@ export function fileIO(dir: string): tf.io.IOHandler {
     },
     async load(): Promise<tf.io.ModelArtifacts> {
       const jsonPath = join(dir, MODEL_JSON);
+      if (!existsSync(dir)) throw new UserError(`${dir}: no such folder (expected a policy saved by "placer train")`);
       if (!existsSync(jsonPath)) throw new UserError(`${jsonPath}: no such file (expected a policy saved by "placer train")`);
-      let modelJson: {
+      const modelJson = readJsonObject(jsonPath, 'a model.json written by placer') as {
         format?: string;
         generatedBy?: string;
         modelTopology?: object;
         userDefinedMetadata?: Record<string, object>;
-        weightsManifest?: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
+        weightsManifest?: unknown;
       };
-      try {
-        modelJson = JSON.parse(readFileSync(jsonPath, 'utf8'));
-      } catch (error) {
-        throw new UserError(`${jsonPath}: not valid JSON (${(error as Error).message})`);
-      }
-      const manifest = modelJson.weightsManifest ?? [];
-      const weightSpecs: tf.io.WeightsManifestEntry[] = [];
+      const { specs: weightSpecs, paths } = checkManifest(jsonPath, modelJson.weightsManifest);
       const buffers: Uint8Array[] = [];
-      for (const group of manifest) {
-        weightSpecs.push(...group.weights);
-        for (const path of group.paths) {
-          const file = join(dir, path);
-          if (!existsSync(file)) throw new UserError(`${file}: missing (named in ${jsonPath})`);
+      for (const path of paths) {
+        const file = join(dir, path);
+        if (!existsSync(file)) throw new UserError(`${file}: missing (named in ${jsonPath})`);
+        try {
           buffers.push(readFileSync(file));
+        } catch (error) {
+          throw unreadable(file, error, 'a weights file');
         }
       }
       const total = buffers.reduce((n, b) => n + b.byteLength, 0);
+      // decodeWeights reads past the end of a short buffer (a crash in the backend) and ignores extra bytes: check the size.
+      const expected = weightSpecs.reduce((n, spec) => n + specBytes(spec), 0);
+      if (total !== expected) {
+        const files = paths.map((path) => join(dir, path)).join(', ');
+        throw new UserError(`${files}: ${total} bytes, but ${jsonPath} describes ${expected} (${total < expected ? 'truncated' : 'trailing bytes'}): a corrupt or mixed save`);
+      }
       const weightData = new Uint8Array(total);
       let offset = 0;
       for (const b of buffers) {
@@ -81,6 +84,39 @@ export function fileIO(dir: string): tf.io.IOHandler {
       };
     },
   };
+}
+
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
+
+/** Bytes one weight takes in weights.bin. */
+function specBytes(spec: tf.io.WeightsManifestEntry): number {
+  const size = spec.shape.reduce((n, d) => n * d, 1);
+  return size * DTYPE_BYTES[spec.quantization?.dtype ?? spec.dtype];
+}
+
+/** The weights and files a model.json names, checked: a malformed manifest is one line naming the file. */
+function checkManifest(jsonPath: string, manifest: unknown): { specs: tf.io.WeightsManifestEntry[]; paths: string[] } {
+  const bad = (what: string) => new UserError(`${jsonPath}: "weightsManifest" ${what}: not a model.json written by placer`);
+  if (!Array.isArray(manifest)) throw bad('is missing or not a list');
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  const paths: string[] = [];
+  for (const group of manifest as Array<Record<string, unknown>>) {
+    if (!group || !Array.isArray(group.paths) || !Array.isArray(group.weights)) throw bad('has a group without "paths" and "weights"');
+    for (const path of group.paths) {
+      // A plain file name beside model.json: never a path out of the folder.
+      if (typeof path !== 'string' || path !== basename(path) || path === '..' || path === '.') throw bad(`names a file outside its folder (${JSON.stringify(path)})`);
+      paths.push(path);
+    }
+    for (const spec of group.weights as Array<Record<string, unknown>>) {
+      const shapeOk = Array.isArray(spec?.shape) && (spec.shape as unknown[]).every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0 && d <= 1e9);
+      const dtype = (spec?.quantization as { dtype?: string } | undefined)?.dtype ?? spec?.dtype;
+      if (typeof spec?.name !== 'string' || !shapeOk || typeof dtype !== 'string' || DTYPE_BYTES[dtype] === undefined) {
+        throw bad(`has a malformed weight entry (${JSON.stringify(spec).slice(0, 80)})`);
+      }
+      specs.push(spec as unknown as tf.io.WeightsManifestEntry);
+    }
+  }
+  return { specs, paths };
 }
 
 function concatWeightData(data: tf.io.WeightData): ArrayBuffer {
@@ -129,6 +165,11 @@ export async function savePolicy(policy: PolicyNetwork, dir: string, metadata?: 
   } finally {
     tf.dispose(weights);
   }
+}
+
+/** Writes `policy` to DIR as one set (a reader never sees model.json of one save beside weights.bin of another). */
+export async function savePolicyFolder(policy: PolicyNetwork, dir: string, metadata?: Record<string, object>): Promise<void> {
+  await replaceFolder(dir, (building) => savePolicy(policy, building, metadata));
 }
 
 /** Reads a policy saved by `savePolicy`; a UserError names the file when it is not one. */

@@ -21,6 +21,12 @@ function randomAssignment(seed: number, problem: Problem): number[] {
   return problem.layers.map(() => Math.floor(rng() * problem.types.length));
 }
 
+/** The simulator's fast (prefix-sum) scores agree with the layer-order ones to 1e-9 relative, not always bit for bit. */
+function assertSameScore(layerOrder: number, fast: number): void {
+  if (Number.isNaN(layerOrder)) assert.ok(Number.isNaN(fast));
+  else assert.ok(Math.abs(layerOrder - fast) <= 1e-9 * Math.abs(layerOrder), `${fast} vs the layer-order ${layerOrder}`);
+}
+
 test('provisioning never makes a feasible short form worse, and never exceeds counts or budget', () => {
   fc.assert(
     fc.property(fc.integer({ min: 1, max: 1_000_000 }), (seed) => {
@@ -43,11 +49,11 @@ test('provisioning never makes a feasible short form worse, and never exceeds co
       // The simulator's results are those of the placement it returns.
       const objective = sim.objectiveValue;
       const feasible = sim.feasible;
-      assert.equal(new Simulator(problem, settings).scorePlacement(placement), objective);
+      assertSameScore(new Simulator(problem, settings).scorePlacement(placement), objective);
 
       if (shortFeasible) {
         assert.ok(feasible, 'a feasible short form stays feasible');
-        assert.ok(objective <= shortObjective, `objective ${objective} worse than the short form's ${shortObjective}`);
+        assert.ok(objective <= shortObjective * (1 + 1e-9), `objective ${objective} worse than the short form's ${shortObjective}`);
       }
       problem.types.forEach((type, k) => {
         if (shortUnits[k] <= type.count) assert.ok(sim.unitsUsed[k] <= type.count, `type ${k} over its count`);
@@ -107,7 +113,7 @@ test('provisioning stays within maxScores and leaves the simulator consistent', 
     const used = provisionInPlace(sim, assignment, maxScores);
     assert.ok(used <= maxScores, `${used} scores with a limit of ${maxScores}`);
     const objective = sim.objectiveValue;
-    assert.equal(new Simulator(problem, settings).scorePlacement(readPlacement(sim)), objective);
+    assertSameScore(new Simulator(problem, settings).scorePlacement(readPlacement(sim)), objective);
   }
 });
 

@@ -61,7 +61,7 @@ test('an update leaks no tensor', async () => {
   trainer.dispose();
 });
 
-test('placement.json has the contract\'s keys, and violations only when infeasible', async () => {
+test('placement.json has the keys of README "Reading the output", and violations only when infeasible', async () => {
   const { problem, settings } = toy();
   const result = await exactSearcher.search(problem, settings, { seed: 1 });
   const json = placementJson(problem, settings, result.placement, { seed: 1, method: 'exact' });

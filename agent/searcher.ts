@@ -52,6 +52,8 @@ export interface SearchResult {
   trace: TracePoint[];
   /** True when the searcher proved `placement` optimal (exact only). */
   provenOptimal?: boolean;
+  /** A lower bound on the optimum the searcher proved on its own (exact), if any; see agent/certify.ts for every method's. */
+  lowerBound?: number;
 }
 
 export interface Searcher {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
-import { inputError, UserError } from './errors.js';
+import { inputError } from './errors.js';
+import { unreadable } from './json-file.js';
 
 /** One data row of a CSV file, with the 1-based line it came from (the header is row 1). */
 export interface CsvRow {
@@ -20,50 +21,41 @@ export function readCsv(file: string, requiredColumns: string[]): CsvTable {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`${file}: file not found`);
-    if (code === 'EISDIR') throw new UserError(`${file}: is a directory, expected a CSV file`);
-    throw new UserError(`${file}: cannot read (${code ?? String(error)})`);
+    throw unreadable(file, error, 'a CSV file');
   }
   return parseCsv(file, text, requiredColumns);
 }
 
 export function parseCsv(file: string, text: string, requiredColumns: string[]): CsvTable {
   if (text.replace(/^\uFEFF/, '').trim() === '') throw inputError(file, undefined, undefined, 'file is empty');
-  let records: string[][];
+  let parsed: Array<{ record: string[]; info: { lines: number } }>;
   try {
-    records = parse(text, { bom: true, trim: true, skip_empty_lines: true, relax_quotes: false });
+    parsed = parse(text, { bom: true, trim: true, skip_empty_lines: true, relax_quotes: false, info: true }) as unknown as typeof parsed;
   } catch (error) {
     const lines = (error as { lines?: number }).lines;
     const message = (error as Error).message.replace(/^Invalid Record Length: /, '').replace(/\s+/g, ' ');
     throw inputError(file, lines, undefined, `malformed CSV: ${message}`);
   }
-  const header = records[0].map((name) => name.toLowerCase());
+  const header = parsed[0].record.map((name) => name.toLowerCase());
+  // A repeated column would be read from one copy silently: refuse it.
+  const firstColumn = new Map<string, number>();
+  header.forEach((name, i) => {
+    const earlier = firstColumn.get(name);
+    if (earlier !== undefined) throw inputError(file, 1, name, `duplicate column "${name}" (columns ${earlier + 1} and ${i + 1} of the header)`);
+    firstColumn.set(name, i);
+  });
   for (const column of requiredColumns) {
     if (!header.includes(column)) {
       throw inputError(file, 1, column, `missing column "${column}" (the header has: ${header.join(', ')})`);
     }
   }
-  const index = new Map(header.map((name, i) => [name, i] as const));
-  // csv-parse skips empty lines, so recover each record's line number from the text.
-  const lineOf = recordLines(text, records.length);
-  const rows: CsvRow[] = records.slice(1).map((cells, i) => ({
-    row: lineOf[i + 1],
-    get: (column: string) => cells[index.get(column) ?? -1] ?? '',
+  const rows: CsvRow[] = parsed.slice(1).map(({ record: cells, info }) => ({
+    // csv-parse gives the line a record ends on; a quoted cell may span lines, so step back over them.
+    row: info.lines - cells.reduce((n, cell) => n + (cell.match(/\r\n|\n|\r/g)?.length ?? 0), 0),
+    get: (column: string) => cells[firstColumn.get(column) ?? -1] ?? '',
   }));
   if (rows.length === 0) throw inputError(file, undefined, undefined, 'no data rows after the header');
   return { file, rows, columns: header };
-}
-
-/** Line number (1-based) of each non-empty record, assuming no quoted newlines (rare in these files). */
-function recordLines(text: string, count: number): number[] {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
-  const result: number[] = [];
-  for (let i = 0; i < lines.length && result.length < count; i++) {
-    if (lines[i].trim() !== '') result.push(i + 1);
-  }
-  while (result.length < count) result.push(result.length + 1);
-  return result;
 }
 
 export type NumberRule = 'nonNegative' | 'positive' | 'count' | 'positiveCount';
@@ -75,19 +67,37 @@ const RULE_TEXT: Record<NumberRule, string> = {
   positiveCount: 'a whole number >= 1',
 };
 
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/** Plain decimal or scientific notation only: Number() would also take "0x10", "0b1" or "Infinity". */
+export const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-/** Reads one numeric cell, or throws the one-line error naming file, row and column. */
-export function numberCell(table: CsvTable, row: CsvRow, column: string, rule: NumberRule): number {
-  const raw = row.get(column);
-  // Plain decimal or scientific notation only: Number() would also take "0x10" or "Infinity".
-  const value = DECIMAL.test(raw) ? Number(raw) : NaN;
+/** The range a value may take beyond its rule, with why (LIMITS in env/problem.ts). */
+export interface NumberBounds {
+  min?: number;
+  max?: number;
+}
+
+/** A bound as people write it: 1e15 rather than 1000000000000000. */
+const figure = (x: number) => (Math.abs(x) >= 1e7 ? x.toExponential().replace('e+', 'e') : String(x));
+
+/** Whether `value` keeps `rule` and `bounds`; otherwise the words for what was expected. */
+export function checkNumber(value: number, rule: NumberRule, bounds: NumberBounds = {}): string | undefined {
   const ok =
     Number.isFinite(value) &&
     (rule === 'positive' ? value > 0 : value >= 0) &&
     (rule === 'count' || rule === 'positiveCount' ? Number.isInteger(value) : true) &&
     (rule === 'positiveCount' ? value >= 1 : true);
-  if (!ok) throw inputError(table.file, row.row, column, `expected ${RULE_TEXT[rule]}, got "${raw}"`);
+  if (!ok) return RULE_TEXT[rule];
+  if (bounds.max !== undefined && value > bounds.max) return `at most ${figure(bounds.max)} (larger values overflow the arithmetic)`;
+  if (bounds.min !== undefined && value < bounds.min) return `at least ${figure(bounds.min)}`;
+  return undefined;
+}
+
+/** Reads one numeric cell, or throws the one-line error naming file, row and column. */
+export function numberCell(table: CsvTable, row: CsvRow, column: string, rule: NumberRule, bounds: NumberBounds = {}): number {
+  const raw = row.get(column);
+  const value = DECIMAL.test(raw) ? Number(raw) : NaN;
+  const expected = checkNumber(value, rule, bounds);
+  if (expected) throw inputError(table.file, row.row, column, `expected ${expected}, got "${raw}"`);
   return value;
 }
 

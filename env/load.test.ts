@@ -98,3 +98,54 @@ test('a placement file must cover the layers in order', () => {
   writeFileSync(file, '{oops');
   assert.throws(() => loadPlacement(file, problem), /placement\.json: not valid JSON/);
 });
+
+test('values that would overflow or wrap are refused at load, naming file, row and column', () => {
+  const dev = (row: string) => `type,price_per_hour,count,memory_bytes,bandwidth_bytes_per_s\n${row}\ngpu,3,2,16e9,1e10\n`;
+  // 3e9 units wrapped to a negative count in 32-bit arrays: bounded at 1e6.
+  assert.match(errorOf({ 'devices.csv': dev('cpu,0.5,3e9,1e9,1e9') }), /^devices\.csv row 2, column count: expected at most 1000000 .*got "3e9"$/);
+  assert.match(errorOf({ 'devices.csv': dev('cpu,1e308,4,1e9,1e9') }), /^devices\.csv row 2, column price_per_hour: expected at most 1e15/);
+  assert.match(errorOf({ 'devices.csv': dev('cpu,1,4,1e9,1e-300') }), /^devices\.csv row 2, column bandwidth_bytes_per_s: expected at least 1/);
+  assert.match(errorOf({ 'layers.csv': 'name,param_bytes,activation_bytes\nconv1,1e30,1000\nfc,200,50\n' }), /^layers\.csv row 2, column param_bytes: expected at most 1e18/);
+  assert.match(errorOf({ 'profile.csv': 'layer,type,forward_ms,backward_ms\nconv1,cpu,1e308,20\nconv1,gpu,1,2\nfc,cpu,3,6\n' }), /^profile\.csv row 2, column forward_ms: expected at most 1e15/);
+  // The largest legal values load.
+  const paths = write({ 'layers.csv': LAYERS, 'devices.csv': dev('cpu,1e15,1000000,1e18,1e18'), 'profile.csv': PROFILE });
+  assert.equal(loadProblem(paths).types[0].count, 1e6);
+});
+
+test('a repeated CSV column is refused (it was read from its last copy)', () => {
+  const devices = 'type,price_per_hour,count,memory_bytes,bandwidth_bytes_per_s,count\ncpu,0.5,4,1e9,1e9,3e9\ngpu,3,2,16e9,1e10,2\n';
+  assert.equal(errorOf({ 'devices.csv': devices }), 'devices.csv row 1, column count: duplicate column "count" (columns 3 and 6 of the header)');
+});
+
+test('rows after a quoted newline keep their line numbers', () => {
+  const devices = 'type,price_per_hour,count,memory_bytes,bandwidth_bytes_per_s\n"c\npu",0.5,4,1e9,1e9\n\ngpu,x,2,16e9,1e10\n';
+  assert.equal(errorOf({ 'devices.csv': devices }), 'devices.csv row 5, column price_per_hour: expected a number >= 0, got "x"');
+});
+
+test('an unknown backend is refused at load', () => {
+  const devices = 'type,price_per_hour,count,memory_bytes,bandwidth_bytes_per_s,backend\ncpu,0.5,4,1e9,1e9,cpu\ngpu,3,2,16e9,1e10,quantum\n';
+  assert.match(errorOf({ 'devices.csv': devices }), /^devices\.csv row 3, column backend: unknown backend "quantum"/);
+});
+
+test('placement.json: huge replicas, non-objects and unreadable files are one line naming the file', () => {
+  const paths = write({ 'layers.csv': LAYERS, 'devices.csv': DEVICES, 'profile.csv': PROFILE });
+  const problem = loadProblem(paths);
+  const messageOf = (text: string | null, name = 'p.json') => {
+    const file = join(paths.dir, name);
+    if (text !== null) writeFileSync(file, text);
+    try {
+      loadPlacement(file, problem);
+    } catch (error) {
+      assert.ok(error instanceof UserError, String(error));
+      return (error as Error).message.replaceAll(paths.dir + '/', '');
+    }
+    assert.fail('expected an error');
+  };
+  const stages = (replicas: unknown) => JSON.stringify({ stages: [{ type: 'gpu', replicas, firstLayer: 'conv1', lastLayer: 'fc' }] });
+  assert.equal(messageOf(stages(3e9)), 'p.json: stages[0].replicas: expected at most 1000000, got 3000000000');
+  assert.equal(messageOf(stages(1e20)), 'p.json: stages[0].replicas: expected at most 1000000, got 100000000000000000000');
+  assert.equal(messageOf(JSON.stringify({ stages: [null] })), 'p.json: stages[0]: expected an object with type, replicas, firstLayer, lastLayer');
+  assert.equal(messageOf(''), 'p.json: file is empty, expected a placement.json');
+  assert.match(messageOf(null, '.'), /: is a directory, expected a placement\.json$/);
+  assert.equal(messageOf(null, 'missing.json'), 'missing.json: file not found');
+});

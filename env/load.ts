@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { numberCell, readCsv, textCell } from './csv.js';
 import { inputError, UserError } from './errors.js';
-import type { DeviceType, Layer, Placement, Problem } from './problem.js';
+import { BACKEND_NAMES } from './backend-names.js';
+import { readJsonFile } from './json-file.js';
+import { LIMITS, type DeviceType, type Layer, type Placement, type Problem } from './problem.js';
 
 export interface ProblemFiles {
   layers: string;
@@ -19,31 +20,40 @@ export function loadLayers(file: string): Layer[] {
     seen.set(name, row.row);
     return {
       name,
-      paramBytes: numberCell(table, row, 'param_bytes', 'nonNegative'),
-      activationBytes: numberCell(table, row, 'activation_bytes', 'nonNegative'),
+      paramBytes: numberCell(table, row, 'param_bytes', 'nonNegative', { max: LIMITS.bytes }),
+      activationBytes: numberCell(table, row, 'activation_bytes', 'nonNegative', { max: LIMITS.bytes }),
     };
   });
 }
 
 export function loadDevices(file: string): DeviceType[] {
+  return loadDevicesWithRows(file).types;
+}
+
+/** The types of devices.csv and the row each came from (for errors found later, such as a missing backend package). */
+export function loadDevicesWithRows(file: string): { types: DeviceType[]; rows: number[] } {
   const table = readCsv(file, ['type', 'price_per_hour', 'count', 'memory_bytes', 'bandwidth_bytes_per_s']);
   const seen = new Map<string, number>();
-  return table.rows.map((row) => {
+  const types = table.rows.map((row) => {
     const name = textCell(table, row, 'type');
     const earlier = seen.get(name);
     if (earlier !== undefined) throw inputError(file, row.row, 'type', `duplicate type "${name}" (first on row ${earlier})`);
     seen.set(name, row.row);
     const device: DeviceType = {
       name,
-      pricePerHour: numberCell(table, row, 'price_per_hour', 'nonNegative'),
-      count: numberCell(table, row, 'count', 'count'),
-      memoryBytes: numberCell(table, row, 'memory_bytes', 'positive'),
-      bandwidthBytesPerS: numberCell(table, row, 'bandwidth_bytes_per_s', 'positive'),
+      pricePerHour: numberCell(table, row, 'price_per_hour', 'nonNegative', { max: LIMITS.pricePerHour }),
+      count: numberCell(table, row, 'count', 'count', { max: LIMITS.count }),
+      memoryBytes: numberCell(table, row, 'memory_bytes', 'positive', { max: LIMITS.bytes }),
+      bandwidthBytesPerS: numberCell(table, row, 'bandwidth_bytes_per_s', 'positive', { min: LIMITS.minBandwidth, max: LIMITS.maxBandwidth }),
     };
     const backend = row.get('backend');
-    if (backend) device.backend = backend;
+    if (backend) {
+      if (!BACKEND_NAMES.includes(backend)) throw inputError(file, row.row, 'backend', `unknown backend "${backend}" (known: ${BACKEND_NAMES.join(', ')})`);
+      device.backend = backend;
+    }
     return device;
   });
+  return { types, rows: table.rows.map((row) => row.row) };
 }
 
 /** Reads profile.csv against known layers and types; missing pairs stay NaN (cannot run). */
@@ -67,8 +77,8 @@ export function loadProfile(file: string, layers: Layer[], types: DeviceType[]):
       throw inputError(file, row.row, 'layer', `duplicate row for layer "${layerName}" on type "${typeName}" (first on row ${earlier})`);
     }
     rowOf.set(cell, row.row);
-    forwardMs[cell] = numberCell(table, row, 'forward_ms', 'nonNegative');
-    backwardMs[cell] = numberCell(table, row, 'backward_ms', 'nonNegative');
+    forwardMs[cell] = numberCell(table, row, 'forward_ms', 'nonNegative', { max: LIMITS.ms });
+    backwardMs[cell] = numberCell(table, row, 'backward_ms', 'nonNegative', { max: LIMITS.ms });
   }
   return { forwardMs, backwardMs };
 }
@@ -107,14 +117,7 @@ export function parseAssignment(text: string, problem: Problem): number[] {
 
 /** Reads the `stages` of a placement.json (type, replicas, firstLayer, lastLayer). */
 export function loadPlacement(file: string, problem: Problem): Placement {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`${file}: file not found`);
-    throw new UserError(`${file}: not valid JSON (${(error as Error).message})`);
-  }
+  const json = readJsonFile(file, 'a placement.json');
   const stages = (json as { stages?: unknown })?.stages;
   if (!Array.isArray(stages) || stages.length === 0) throw new UserError(`${file}: expected a non-empty "stages" list`);
   return placementFromStageList(file, stages, problem);
@@ -126,13 +129,15 @@ export function placementFromStageList(file: string, stages: unknown[], problem:
   let next = 0;
   const placement = stages.map((raw, s) => {
     const where = `${file}: stages[${s}]`;
-    const stage = (raw ?? {}) as Record<string, unknown>;
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${where}: expected an object with type, replicas, firstLayer, lastLayer`);
+    const stage = raw as Record<string, unknown>;
     const type = typeIndex.get(String(stage.type));
     if (type === undefined) throw new UserError(`${where}.type: unknown type "${String(stage.type)}"`);
     const replicas = stage.replicas === undefined ? 1 : stage.replicas;
     if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 1) {
       throw new UserError(`${where}.replicas: expected a whole number >= 1, got ${JSON.stringify(stage.replicas)}`);
     }
+    if (replicas > LIMITS.replicas) throw new UserError(`${where}.replicas: expected at most ${LIMITS.replicas}, got ${JSON.stringify(stage.replicas)}`);
     const first = layerIndex.get(String(stage.firstLayer));
     if (first === undefined) throw new UserError(`${where}.firstLayer: unknown layer "${String(stage.firstLayer)}"`);
     const last = layerIndex.get(String(stage.lastLayer));

@@ -1,4 +1,4 @@
-/** The placement problem as every part of placer sees it (see DESIGN.md). */
+/** The placement problem as every part of placer sees it (README: "The model the simulator scores"). */
 
 export interface Layer {
   name: string;
@@ -39,6 +39,26 @@ export interface Settings {
   /** Milliseconds per step; Infinity when unconstrained. Used by the `cost` objective. */
   deadline: number;
 }
+
+/**
+ * The largest values placer reads (files and flags alike). Counts, replicas
+ * and micro-batches fit 32-bit arrays with room to multiply; bytes, ms and
+ * $/h are small enough that every sum and product the simulator forms stays
+ * finite, so no figure overflows to Infinity, null or a wrapped negative.
+ */
+export const LIMITS = {
+  count: 1_000_000,
+  replicas: 1_000_000,
+  microBatches: 1_000_000,
+  bytes: 1e18,
+  ms: 1e15,
+  pricePerHour: 1e15,
+  /** Bytes per second: at least 1 (a slower link turns any activation into an overflowing time). */
+  minBandwidth: 1,
+  maxBandwidth: 1e18,
+  /** Budget ($/h) and deadline (ms) given as settings. */
+  constraint: 1e18,
+} as const;
 
 export const DEFAULT_SETTINGS: Settings = {
   microBatches: 8,

@@ -42,8 +42,9 @@ test('the same placement in assignment form and stage form scores the same', () 
     fc.property(problemArb, ({ problem, settings, assignment }) => {
       const sim = new Simulator(problem, settings);
       const fromAssignment = sim.scoreAssignment(assignment);
-      const fromStages = evaluate(problem, settings, placementFromAssignment(assignment)).stepMs;
-      assert.equal(fromAssignment, fromStages);
+      const fromStages = evaluate(problem, settings, placementFromAssignment(assignment)).stepMs!;
+      // Prefix sums (the fast path) against layer order (the report): 1e-9 relative at most.
+      assert.ok(Math.abs(fromAssignment - fromStages) <= 1e-9 * fromStages, `${fromAssignment} vs ${fromStages}`);
     }),
   );
 });
@@ -99,6 +100,73 @@ test('the step is at least the fill-and-drain of the slowest stage and at most a
       const serial = report.stages.reduce((sum, s) => sum + s.forwardMs + s.backwardMs, 0) + report.linkMs.reduce((sum, t) => sum + 2 * t, 0);
       assert.ok(report.stepMs! >= M * slowest * (1 - 1e-12));
       assert.ok(report.stepMs! <= M * serial * (1 + 1e-12) + 1e-9);
+    }),
+  );
+});
+
+test('prefix-sum scores of any placement (replicas included) agree with layer order, in value and feasibility', () => {
+  fc.assert(
+    fc.property(problemArb, fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 12, maxLength: 12 }), ({ problem, settings, assignment }, replicas) => {
+      const placement = placementFromAssignment(assignment).map((stage, s) => ({ ...stage, replicas: replicas[s] }));
+      const sim = new Simulator(problem, { ...settings, budget: 3 });
+      sim.loadPlacement(placement);
+      const fast = sim.score();
+      const [fastFeasible, fastViolation] = [sim.feasible, sim.violation];
+      const exact = sim.scoreInLayerOrder();
+      assert.ok(Math.abs(fast - exact) <= 1e-9 * exact, `${fast} vs ${exact}`);
+      assert.equal(fastFeasible, sim.feasible);
+      assert.ok(Math.abs(fastViolation - sim.violation) <= 1e-9 * Math.max(1, sim.violation));
+    }),
+  );
+});
+
+test('scoreBatch gives, row by row, what scoreAssignment gives', () => {
+  fc.assert(
+    fc.property(problemArb, fc.integer({ min: 1, max: 6 }), ({ problem, settings, assignment }, count) => {
+      const L = problem.layers.length;
+      const K = problem.types.length;
+      const rows = new Int32Array(count * L);
+      for (let i = 0; i < count; i++) for (let l = 0; l < L; l++) rows[i * L + l] = (assignment[l] + i * (l % 2)) % K;
+      const sim = new Simulator(problem, { ...settings, budget: 2 });
+      const objectives = new Float64Array(count);
+      const violations = new Float64Array(count);
+      sim.scoreBatch(rows, count, objectives, violations);
+      const one = new Simulator(problem, { ...settings, budget: 2 });
+      for (let i = 0; i < count; i++) {
+        assert.equal(objectives[i], one.scoreAssignment(rows.subarray(i * L, (i + 1) * L)));
+        assert.equal(violations[i], one.violation);
+      }
+    }),
+  );
+});
+
+test('scoreMove gives what scoreAssignment gives for the moved assignment (value, feasibility), and applyMove keeps it so', () => {
+  fc.assert(
+    fc.property(problemArb, fc.array(fc.tuple(fc.nat(), fc.nat()), { minLength: 1, maxLength: 8 }), fc.boolean(), ({ problem, settings, assignment }, moves, tight) => {
+      const L = problem.layers.length;
+      const K = problem.types.length;
+      const constrained: Settings = tight ? { ...settings, budget: 4 } : { ...settings, objective: 'cost', deadline: 300 };
+      const sim = new Simulator(problem, constrained);
+      const check = new Simulator(problem, constrained);
+      const current = assignment.slice();
+      sim.setCurrent(current);
+      for (const [at, to] of moves) {
+        const layer = at % L;
+        const type = to % K;
+        const fast = sim.scoreMove(layer, type);
+        const [feasible, violation] = [sim.feasible, sim.violation];
+        const moved = current.slice();
+        moved[layer] = type;
+        const expected = check.scoreAssignment(moved);
+        if (Number.isNaN(expected)) assert.ok(Number.isNaN(fast));
+        else assert.ok(Math.abs(fast - expected) <= 1e-9 * Math.abs(expected), `${fast} vs ${expected}`);
+        assert.equal(feasible, check.feasible);
+        assert.ok(Math.abs(violation - check.violation) <= 1e-9 * Math.max(1, check.violation));
+        if ((at + to) % 2 === 0) {
+          sim.applyMove(layer, type);
+          current[layer] = type;
+        }
+      }
     }),
   );
 });

@@ -89,3 +89,38 @@ test('the fast assignment path and the report agree exactly', () => {
   ]);
   assert.equal(step, report.stepMs);
 });
+
+test('times, prices and counts too large for float64 read as infeasible with a violation, never feasible', () => {
+  const huge = handProblem();
+  huge.forwardMs = Float64Array.from([1e308, 2, 1e308, 4, 30, 6]);
+  for (const sim of [new Simulator(huge, settings)]) {
+    sim.scoreAssignment([0, 0, 0]);
+    assert.equal(sim.feasible, false);
+    assert.ok(sim.violation > 0);
+  }
+  const slow = evaluate(huge, settings, [{ type: 0, replicas: 1, first: 0, last: 2 }]);
+  assert.equal(slow.feasible, false);
+  assert.equal(slow.stepMs, null);
+  assert.match(slow.violations.join(' '), /too large to compute/);
+
+  const dear = handProblem();
+  dear.types[1] = { ...dear.types[1], pricePerHour: 1e308 };
+  const pricey = evaluate(dear, settings, [{ type: 1, replicas: 2, first: 0, last: 2 }]);
+  assert.equal(pricey.feasible, false);
+  assert.match(pricey.violations.join(' '), /too large to compute/);
+  const sim = new Simulator(dear, settings);
+  sim.scoreAssignment([1, 1, 1]);
+  assert.equal(sim.feasible, false, 'the price is finite but the cost per step is not');
+  sim.loadPlacement([{ type: 1, replicas: 2, first: 0, last: 2 }]);
+  sim.score();
+  assert.equal(sim.feasible, false);
+});
+
+test('replicas and counts beyond 2^31 do not wrap', () => {
+  const problem = handProblem();
+  problem.types[0] = { ...problem.types[0], count: 2 };
+  const report = evaluate(problem, settings, [{ type: 0, replicas: 3_000_000_000, first: 0, last: 2 }]);
+  assert.equal(report.feasible, false);
+  assert.ok(report.pricePerHour === 3_000_000_000);
+  assert.match(report.violations.join(' '), /uses 3000000000 units of "cpu", only 2 available/);
+});

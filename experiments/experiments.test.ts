@@ -155,3 +155,26 @@ describe('Pareto front', () => {
     );
   });
 });
+
+describe('a run stopped at its time limit', () => {
+  it('never overwrites a result its worker wrote; replaces a stale file', async () => {
+    const { writeTimedOutRecord } = await import('./runs.js');
+    const { writeJsonAtomic } = await import('../env/atomic-write.js');
+    const runsDir = mkdtempSync(join(tmpdir(), 'placer-timeout-'));
+    const run = { id: 'toy/random-s1', sweep: 'seeds', problem: { kind: 'bundled', name: 'toy' }, problemLabel: 'toy', microBatches: 4, budget: null, budgetLabel: 'bundled', method: 'random', seed: 1, maxEvaluations: 10, exactTimeLimitS: 1, runTimeLimitS: 1, problemDigest: 'abc' } as RunSpec;
+    const file = resultPath(runsDir, run);
+    // Nothing there: the timed-out record is written.
+    assert.equal(writeTimedOutRecord(runsDir, run, { ...run, timedOut: true }), true);
+    assert.equal(JSON.parse(readFileSync(file, 'utf8')).timedOut, true);
+    // The worker's result (same spec) is there: kept.
+    writeJsonAtomic(file, { ...run, feasible: true, stepMs: 1 });
+    assert.equal(writeTimedOutRecord(runsDir, run, { ...run, timedOut: true }), false);
+    assert.equal(JSON.parse(readFileSync(file, 'utf8')).stepMs, 1);
+    // A file of another spec (stale): replaced.
+    writeJsonAtomic(file, { ...run, problemDigest: 'old', stepMs: 9 });
+    assert.equal(writeTimedOutRecord(runsDir, run, { ...run, timedOut: true }), true);
+    assert.equal(JSON.parse(readFileSync(file, 'utf8')).timedOut, true);
+    assert.deepEqual(readdirSync(join(runsDir, 'seeds', 'toy')), ['random-s1.json']);
+    rmSync(runsDir, { recursive: true, force: true });
+  });
+});

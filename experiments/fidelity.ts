@@ -135,6 +135,7 @@ async function main(): Promise<void> {
       profileFile: files.profile,
       steps: args.steps,
       warmupSteps: args.warmupSteps,
+      force: true,
     });
     const row = {
       model,

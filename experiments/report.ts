@@ -380,6 +380,8 @@ async function scalingReport(ctx: ReportContext, results: RunResult[]): Promise<
     '',
     markdownTable(['layers', 'types', ...methods, 'reference'], tableRows, ['---:', '---:', ...methods.map(() => '---:'), '---']),
     '',
+    'How far each answer can be from the optimum (a proven lower bound per cell, and every method\'s gap against it): [scaling-bounds.md](scaling-bounds.md), written by `npm run exp:bounds` from this sweep\'s results.',
+    '',
     '![search seconds against layers](scaling-seconds.svg)',
     '',
     '![ratio to reference against layers](scaling-ratio.svg)',

@@ -20,11 +20,11 @@ import { PACKAGE_ROOT } from '../env/bundled.js';
 import { UserError } from '../env/errors.js';
 import { writeJsonAtomic } from '../env/atomic-write.js';
 import { loadSweepConfig, SWEEP_KINDS, type SweepConfig, type SweepKind } from './config.js';
-import { progressBar } from './progress.js';
+import { progress } from '../bin/progress.js';
 import { updateProjectReadme, writeResultsReadme } from './readme.js';
 import { reportSweep, type SweepReport } from './report.js';
 import { timedOutResult, type RunResult } from './run-one.js';
-import { expandRuns, loadProblemRef, parseShard, pendingRuns, resultPath, shardRuns, type RunSpec } from './runs.js';
+import { expandRuns, loadProblemRef, parseShard, pendingRuns, resultPath, shardRuns, writeTimedOutRecord, type RunSpec } from './runs.js';
 
 interface Args {
   command: SweepKind | 'all' | 'merge';
@@ -116,7 +116,7 @@ async function runSweep(pool: Piscina, sweep: SweepKind, args: Args, runsDir: st
   process.stderr.write(
     `${sweep}${shardText}: ${expected.length} runs in the sweep, ${mine.length} selected${args.shard || args.methods ? ` (${[args.shard ? `shard ${args.shard.index}/${args.shard.count}` : '', args.methods ? `methods ${args.methods.join(',')}` : ''].filter(Boolean).join(', ')})` : ''}, ${mine.length - todo.length} already done, ${todo.length} to run on ${args.workers} workers\n`,
   );
-  const bar = progressBar(sweep, todo.length);
+  const bar = progress(sweep, { total: todo.length });
   let failures = 0;
   await Promise.all(
     todo.map(async (run) => {
@@ -138,8 +138,8 @@ async function runSweep(pool: Piscina, sweep: SweepKind, args: Args, runsDir: st
         bar.tick(`${run.id} ${result.feasible ? `${result.stepMs.toFixed(1)} ms` : 'infeasible'} ${result.seconds.toFixed(1)} s`);
       } catch (error) {
         if (abort.signal.aborted) {
-          writeJsonAtomic(resultPath(runsDir, run), timedOutResult(run, (performance.now() - started) / 1000, args.workers));
-          bar.tick(`${run.id} timed out (> ${run.runTimeLimitS} s)`);
+          const written = writeTimedOutRecord(runsDir, run, timedOutResult(run, (performance.now() - started) / 1000, args.workers));
+          bar.tick(written ? `${run.id} timed out (> ${run.runTimeLimitS} s)` : `${run.id} finished as its time ran out (result kept)`);
           return;
         }
         failures++;

@@ -4,7 +4,8 @@
  * machine of a sharded sweep sees the same list and takes its own slice.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { temporaryName, writeFileAtomic } from '../env/atomic-write.js';
 import { join } from 'node:path';
 import { bundledProblem } from '../env/bundled.js';
 import { loadProblem } from '../env/load.js';
@@ -184,4 +185,53 @@ export function pendingRuns(runs: RunSpec[], runsDir: string): RunSpec[] {
       return true; // unreadable (cannot happen with atomic writes, but a hand edit can): redo
     }
   });
+}
+
+/** Whether `file` holds a result of this very run (any other content, or none, is stale). */
+function holdsResultOf(file: string, run: RunSpec): boolean {
+  try {
+    return sameRun(JSON.parse(readFileSync(file, 'utf8')) as Partial<RunSpec>, run);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes the record of a run stopped at its time limit, unless its worker
+ * wrote a result first: the worker may finish just as the clock runs out.
+ * Never destroys a result: the new file is linked in (link fails where a file
+ * already is), and a stale file is moved aside first, then put back if it
+ * turned out to be the worker's result after all. Returns whether the
+ * timed-out record was written.
+ */
+export function writeTimedOutRecord(runsDir: string, run: RunSpec, record: unknown): boolean {
+  const file = resultPath(runsDir, run);
+  if (holdsResultOf(file, run)) return false;
+  const temporary = temporaryName(file);
+  writeFileAtomic(temporary, `${JSON.stringify(record, null, 2)}\n`);
+  const aside = temporaryName(`${file}.stale`);
+  try {
+    if (existsSync(file)) {
+      renameSync(file, aside);
+      if (holdsResultOf(aside, run)) {
+        // The worker's result landed between the check and the move: put it back (unless a newer one is there).
+        try {
+          linkSync(aside, file);
+        } catch {
+          // a newer result is in place
+        }
+        return false;
+      }
+    }
+    try {
+      linkSync(temporary, file);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false; // the worker's result arrived first
+      throw error;
+    }
+  } finally {
+    rmSync(temporary, { force: true });
+    rmSync(aside, { force: true });
+  }
 }

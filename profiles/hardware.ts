@@ -30,6 +30,10 @@ export interface Hardware {
   /** Peak FLOP/s of the precision TensorFlow/Neuron uses for fp32 training on this unit. */
   peakFlops: number;
   peakNote: string;
+  /** Dense peak FLOP/s for bf16/fp16 mixed-precision training (tensor cores, AMX); equals peakFlops where there is none. */
+  peakFlopsBf16: number;
+  /** Where the specs and the price come from, and when they were checked. */
+  source: string;
   /** Peak memory bandwidth, bytes/s. */
   memoryBandwidth: number;
   /** Assumed fraction of peakFlops sustained by conv/GEMM layers. */
@@ -45,7 +49,10 @@ export interface Hardware {
 
 export type LayerKind = 'conv' | 'dense' | 'attention' | 'embedding' | 'memory';
 
-/** The catalogue, cheapest unit first. */
+/**
+ * The five types every bundled problem is built from (their optima are quoted
+ * in results files, so these rows never change); the catalogue adds CURRENT_HARDWARE.
+ */
 export const HARDWARE: readonly Hardware[] = [
   {
     type: 'cpu',
@@ -59,6 +66,8 @@ export const HARDWARE: readonly Hardware[] = [
     // 8 cores x 2 AVX-512 FMA units x 16 fp32 lanes x 2 FLOP x 2.5 GHz.
     peakFlops: 8 * 2 * 16 * 2 * 2.5e9,
     peakNote: 'FP32 AVX-512: 8 cores × 64 FLOP/cycle × 2.5 GHz',
+    peakFlopsBf16: 8 * 2 * 16 * 2 * 2.5e9, // no bf16 units on Skylake/Cascade Lake
+    source: 'Intel Xeon Platinum 8175M/8259CL specs; AWS EC2 on-demand price list, us-east-1 (2026-11-23, see profiles/README.md)',
     // A third of a socket's 6 x DDR4-2666 channels (128 GB/s): 8 of its 24 cores.
     memoryBandwidth: (6 * 2666e6 * 8) / 3,
     computeEfficiency: 0.35,
@@ -78,6 +87,8 @@ export const HARDWARE: readonly Hardware[] = [
     instanceNetworkGbit: 25,
     peakFlops: 8.1e12,
     peakNote: 'FP32 8.1 TFLOPS (T4 datasheet)',
+    peakFlopsBf16: 65e12, // FP16 tensor cores (T4 has no bf16)
+    source: 'NVIDIA T4 datasheet; AWS EC2 on-demand price list, us-east-1 (2026-11-23)',
     memoryBandwidth: 320e9,
     // T4 is a 70 W part that drops its clocks under sustained load.
     computeEfficiency: 0.5,
@@ -97,6 +108,8 @@ export const HARDWARE: readonly Hardware[] = [
     instanceNetworkGbit: 10,
     peakFlops: 15.7e12,
     peakNote: 'FP32 15.7 TFLOPS (V100 SXM2 datasheet)',
+    peakFlopsBf16: 125e12, // FP16 tensor cores (V100 has no bf16)
+    source: 'NVIDIA V100 datasheet (SXM2); AWS EC2 on-demand price list, us-east-1 (2026-11-23)',
     memoryBandwidth: 900e9,
     computeEfficiency: 0.65,
     memoryEfficiency: 0.75,
@@ -116,6 +129,8 @@ export const HARDWARE: readonly Hardware[] = [
     // TensorFlow >= 2.4 runs fp32 matmuls/convs as TF32 on Ampere by default.
     peakFlops: 156e12,
     peakNote: 'TF32 tensor core 156 TFLOPS (A100 datasheet; TF default for fp32 on Ampere)',
+    peakFlopsBf16: 312e12,
+    source: 'NVIDIA A100 datasheet (SXM4 40 GB); AWS EC2 on-demand price list, us-east-1 (2026-11-23)',
     memoryBandwidth: 1555e9,
     // TF32 peak is rarely approached outside large GEMMs.
     computeEfficiency: 0.3,
@@ -136,6 +151,8 @@ export const HARDWARE: readonly Hardware[] = [
     // The Neuron compiler casts fp32 matmuls to bf16 by default (--auto-cast matmult).
     peakFlops: 190e12,
     peakNote: 'BF16/TF32 190 TFLOPS per chip (AWS Neuron "Trainium Architecture")',
+    peakFlopsBf16: 190e12,
+    source: 'AWS Neuron docs, "Trainium Architecture"; AWS EC2 on-demand price list, us-east-1 (2026-11-23)',
     memoryBandwidth: 820e9,
     // A systolic array fed by a whole-graph compiler: low utilisation off the big GEMMs.
     computeEfficiency: 0.2,
@@ -146,6 +163,104 @@ export const HARDWARE: readonly Hardware[] = [
     cannotRun: ['embedding'],
   },
 ];
+
+/**
+ * Types users rent today, added to the cloud catalogue (profiles/catalogues/cloud.csv)
+ * for `placer estimate` and `placer plan`. Same conventions as above: price per
+ * unit = instance price / units; bandwidth = the unit's share of the instance
+ * network; efficiencies and overheads are our assumptions.
+ */
+export const CURRENT_HARDWARE: readonly Hardware[] = [
+  {
+    type: 'cpu-m7i',
+    unit: 'm7i.4xlarge VM (16 vCPU = 8 cores Xeon Platinum 8488C Sapphire Rapids, 64 GiB)',
+    instance: 'm7i.4xlarge',
+    unitsPerInstance: 1,
+    instancePricePerHour: 0.8064,
+    count: 12,
+    memoryBytes: 64 * GIB,
+    instanceNetworkGbit: 12.5,
+    // 8 cores x 2 AVX-512 FMA units x 16 fp32 lanes x 2 FLOP x 2.4 GHz base.
+    peakFlops: 8 * 2 * 16 * 2 * 2.4e9,
+    peakNote: 'FP32 AVX-512: 8 cores × 64 FLOP/cycle × 2.4 GHz',
+    // AMX: 1024 bf16 FLOP/cycle/core.
+    peakFlopsBf16: 8 * 1024 * 2.4e9,
+    source: 'Intel Xeon Platinum 8488C (2.4 GHz base, AMX); AWS EC2 M7i page; price: AWS on-demand list, us-east-1 (as of 2026-11-23, not re-checked live)',
+    // 8/48 of a socket's 8 x DDR5-4800 channels (307 GB/s).
+    memoryBandwidth: (8 * 4800e6 * 8) / 6,
+    computeEfficiency: 0.35,
+    memoryEfficiency: 0.6,
+    overheadMs: 0.01,
+    cannotRun: [],
+    backend: 'tensorflow',
+  },
+  {
+    type: 'gpu-l4',
+    unit: 'NVIDIA L4 24 GB in a g6.xlarge',
+    instance: 'g6.xlarge',
+    unitsPerInstance: 1,
+    instancePricePerHour: 0.8048,
+    count: 8,
+    memoryBytes: 24 * GIB,
+    instanceNetworkGbit: 10,
+    // TF32 tensor cores (dense; the datasheet's 120 TFLOPS counts sparsity).
+    peakFlops: 60e12,
+    peakNote: 'TF32 tensor core 60 TFLOPS dense (L4 datasheet: 120 with sparsity); FP32 30.3',
+    peakFlopsBf16: 121e12,
+    source: 'NVIDIA L4 Tensor Core GPU datasheet; AWS EC2 G6 page; price: AWS on-demand list, us-east-1 (as of 2026-11-23, not re-checked live)',
+    memoryBandwidth: 300e9,
+    // A 72 W part, like the T4: sustained clocks sit below boost.
+    computeEfficiency: 0.3,
+    memoryEfficiency: 0.7,
+    overheadMs: 0.02,
+    cannotRun: [],
+    backend: 'tensorflow-gpu',
+  },
+  {
+    type: 'gpu-a10g',
+    unit: 'NVIDIA A10G 24 GB in a g5.xlarge',
+    instance: 'g5.xlarge',
+    unitsPerInstance: 1,
+    instancePricePerHour: 1.006,
+    count: 8,
+    memoryBytes: 24 * GIB,
+    instanceNetworkGbit: 10,
+    peakFlops: 62.5e12,
+    peakNote: 'TF32 tensor core 62.5 TFLOPS dense (NVIDIA A10 datasheet; the A10G is AWS\'s A10 variant); FP32 31.2',
+    peakFlopsBf16: 125e12,
+    source: 'NVIDIA A10 datasheet; price: g5.xlarge $1.006/h us-east-1 (AWS list, quoted for June 2026 by factualminds.com)',
+    memoryBandwidth: 600e9,
+    computeEfficiency: 0.3,
+    memoryEfficiency: 0.7,
+    overheadMs: 0.02,
+    cannotRun: [],
+    backend: 'tensorflow-gpu',
+  },
+  {
+    type: 'gpu-h100',
+    unit: 'NVIDIA H100 SXM 80 GB, one eighth of a p5.48xlarge',
+    instance: 'p5.48xlarge',
+    unitsPerInstance: 8,
+    // After AWS's June 2025 cut of up to 45 % on P5 on-demand prices (was $98.32/h).
+    instancePricePerHour: 55.04,
+    count: 8,
+    memoryBytes: 80 * GIB,
+    instanceNetworkGbit: 3200,
+    peakFlops: 494.7e12,
+    peakNote: 'TF32 tensor core 494.7 TFLOPS dense (H100 SXM datasheet: 989 with sparsity); FP32 66.9',
+    peakFlopsBf16: 989.4e12,
+    source: 'NVIDIA H100 Tensor Core GPU datasheet (SXM5); AWS EC2 P5 page (3200 Gbit/s EFA); price after the June 2025 P5 cut (usage.ai, updated 2026-06-30)',
+    memoryBandwidth: 3.35e12,
+    computeEfficiency: 0.3,
+    memoryEfficiency: 0.8,
+    overheadMs: 0.01,
+    cannotRun: [],
+    backend: 'tensorflow-gpu',
+  },
+];
+
+/** Every type of the cloud catalogue: the bundled problems' five, then the current ones. */
+export const CATALOGUE_HARDWARE: readonly Hardware[] = [...HARDWARE, ...CURRENT_HARDWARE];
 
 export function pricePerUnit(hw: Hardware): number {
   return hw.instancePricePerHour / hw.unitsPerInstance;

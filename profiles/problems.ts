@@ -4,7 +4,8 @@
  */
 import type { DeviceType, Problem } from '../env/problem.js';
 import { deriveLayer, MODELS } from './architectures.js';
-import { deviceType, HARDWARE, layerTimes } from './hardware.js';
+import { catalogueCsv } from './catalogue.js';
+import { CATALOGUE_HARDWARE, deviceType, HARDWARE, layerTimes } from './hardware.js';
 import { problemToCsv, syntheticProblem } from './synthetic.js';
 
 export interface ProblemMeta {
@@ -21,9 +22,9 @@ export interface BundledProblem {
   meta: ProblemMeta;
 }
 
-/** The full cloud catalogue (profiles/catalogues/cloud.csv). */
+/** The full cloud catalogue (profiles/catalogues/cloud.csv); the bundled problems use its first five types (HARDWARE). */
 export function catalogueTypes(): DeviceType[] {
-  return HARDWARE.map((hw) => deviceType(hw));
+  return CATALOGUE_HARDWARE.map((hw) => deviceType(hw));
 }
 
 /** A model's layer table and profile on the catalogue; `counts` overrides the fleet for one problem. */
@@ -118,8 +119,7 @@ export function bundledProblems(): BundledProblem[] {
 /** Every generated file, path relative to profiles/ → text. */
 export function generatedFiles(): Map<string, string> {
   const files = new Map<string, string>();
-  const catalogue = problemToCsv({ layers: [], types: catalogueTypes(), forwardMs: new Float64Array(0), backwardMs: new Float64Array(0) });
-  files.set('catalogues/cloud.csv', catalogue.devices);
+  files.set('catalogues/cloud.csv', catalogueCsv());
   for (const { name, problem, meta } of bundledProblems()) {
     const csv = problemToCsv(problem);
     files.set(`problems/${name}/layers.csv`, csv.layers);

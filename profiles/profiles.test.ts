@@ -80,7 +80,7 @@ test('synthetic: rejects bad options', () => {
   assert.throws(() => syntheticProblem({ layers: 5, types: 99, seed: 1 }));
 });
 
-test('bundled problems: the DESIGN.md columns, unique names, known references, every layer runnable', () => {
+test('bundled problems: the columns of README "Input files", unique names, known references, every layer runnable', () => {
   // Every folder env/bundled.ts would list, including ones other tools write (local-*).
   const names = readdirSync(PROBLEMS, { withFileTypes: true })
     .filter((e) => e.isDirectory() && existsSync(join(PROBLEMS, e.name, 'layers.csv')))
@@ -133,7 +133,7 @@ test('bundled problems: the DESIGN.md columns, unique names, known references, e
     assert.deepEqual(onDisk, meta);
   }
   const catalogue = readCsv(join(ROOT, 'catalogues', 'cloud.csv'));
-  assert.deepEqual(catalogue.rows.map((r) => r.type), ['cpu', 'gpu-t4', 'gpu-v100', 'gpu-a100', 'accel']);
+  assert.deepEqual(catalogue.rows.map((r) => r.type), ['cpu', 'gpu-t4', 'gpu-v100', 'gpu-a100', 'accel', 'cpu-m7i', 'gpu-l4', 'gpu-a10g', 'gpu-h100']);
 });
 
 test('generated files are up to date with the generator', () => {
@@ -174,7 +174,7 @@ test('models: sizes match the published architectures', () => {
   }
 });
 
-/** Memory of all layers on one unit (DESIGN.md rule 5). */
+/** Memory of all layers on one unit (README "The model the simulator scores", memory). */
 function wholeModelBytes(p: Problem, M: number): number {
   return p.layers.reduce((s, l) => s + 4 * l.paramBytes + M * l.activationBytes, 0);
 }

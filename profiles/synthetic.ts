@@ -159,7 +159,7 @@ function num(x: number): string {
   return String(x);
 }
 
-/** The three DESIGN.md CSV texts of a problem (profile rows only for pairs that can run). */
+/** The three CSV texts of a problem (README "Input files") (profile rows only for pairs that can run). */
 export function problemToCsv(problem: Problem): { layers: string; devices: string; profile: string } {
   const K = problem.types.length;
   const layers = ['name,param_bytes,activation_bytes'];

@@ -6,15 +6,18 @@
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { writeJsonAtomic } from '../../env/atomic-write.js';
+import { prepareOutputFolder, writeJsonAtomic } from '../../env/atomic-write.js';
+import { lockFolder } from '../../env/folder-lock.js';
+import { assignmentOf } from '../../env/problem.js';
 import { selectBackend } from '../../agent/backend.js';
-import { placementJson } from '../../agent/export.js';
+import { certifiedPlacementJson } from '../../agent/export.js';
 import { loadPolicy } from '../../agent/policy-io.js';
 import { DEFAULT_REINFORCE_CONFIG, ReinforceTrainer } from '../../agent/reinforce.js';
 import { addProblemOptions, loadProblemFromOptions, positiveInteger } from '../common.js';
-import { addTrainingOptions, trainCommand, type TrainCommandOptions } from './train.js';
+import { addTrainingOptions, provenance, trainCommand, type TrainCommandOptions } from './train.js';
 
 interface PlaceCommandOptions extends TrainCommandOptions {
+  out: string;
   policy: string;
   fineTune?: number;
 }
@@ -27,12 +30,16 @@ export function register(program: Command): void {
         .description('apply a trained policy (DIR/policy from "placer train") to a problem, zero-shot or fine-tuned'),
     ),
   )
+    .option('--out <dir>', 'output folder: placement.json (and policy/, checkpoint/ when fine-tuned)', 'runs/place')
     .requiredOption('--policy <dir>', 'a policy folder written by "placer train" (DIR/policy)')
     .option('--fine-tune <n>', 'continue training the policy on this problem for n updates', positiveInteger('--fine-tune'))
     .action(async (options: PlaceCommandOptions) => {
       const log = (line: string) => process.stderr.write(`placer: ${line}\n`);
-      await selectBackend(options.backend, log);
       const loaded = loadProblemFromOptions(options);
+      // Fine-tuning checks and locks the folder in trainCommand; zero-shot does it here, before any work.
+      if (options.fineTune === undefined) prepareOutputFolder(options.out);
+      const lock = options.fineTune === undefined ? lockFolder(options.out, '--out', log) : undefined;
+      await selectBackend(options.backend, log);
       const { policy } = await loadPolicy(options.policy);
       log(`policy ${options.policy}: ${policy.config.encoder} encoder, ${policy.parameterCount} weights`);
       // Zero-shot first (always reported), then the optional fine-tuning.
@@ -43,15 +50,22 @@ export function register(program: Command): void {
       log(`zero-shot: ${zero.feasible ? what(zero.objective) : `infeasible (violation ${zero.violation.toFixed(3)})`}`);
       if (options.fineTune === undefined) {
         const zeroResult = zeroTrainer.tracker.result();
-        const json = placementJson(loaded.problem, loaded.settings, zeroResult.placement, {
+        // The heuristic warm start is scored beside the policy's placement: say which one this is.
+        const fromPolicy = assignmentOf(zeroResult.placement, loaded.problem.layers.length).every((k, l) => k === zero.assignment[l]);
+        const method = fromPolicy ? 'policy (zero-shot)' : 'heuristic warm start (better than the policy\'s zero-shot placement)';
+        const json = await certifiedPlacementJson(loaded.problem, loaded.settings, zeroResult.placement, {
           seed: options.seed,
-          method: 'policy (zero-shot)',
+          seconds: Number(zeroResult.seconds.toFixed(3)),
+          evaluations: zeroResult.evaluations,
+          method,
           policy: options.policy,
           zeroShotObjective: zero.feasible ? zero.objective : null,
+          ...provenance(loaded),
         });
         writeJsonAtomic(join(options.out, 'placement.json'), json);
         zeroTrainer.dispose();
-        process.stdout.write(`${options.out}/placement.json: ${json.feasible ? `${json.stepMs} ms/step, ${json.pricePerHour} $/h` : 'infeasible'} (zero-shot)\n`);
+        lock?.release();
+        process.stdout.write(`${options.out}/placement.json: ${json.feasible ? `${json.stepMs} ms/step, ${json.pricePerHour} $/h` : 'infeasible'} (${method})\n`);
         policy.dispose();
         return;
       }

@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { positiveInteger } from '../common.js';
+import { prepareOutputFolder } from '../../env/atomic-write.js';
 import { describeSolve, solveAndExport } from './solve.js';
 import { SEARCHER_NAMES } from '../../agent/searchers.js';
 import { bundledProblem } from '../../env/bundled.js';
@@ -44,6 +45,7 @@ export function register(program: Command): void {
       const { defaults } = bundled;
       let files = bundled.files;
       const spec = loadModelSpec(options.model);
+      prepareOutputFolder(options.out);
       const steps = options.bundled ? 2 : 3;
       if (!options.bundled) {
         process.stdout.write(`1/${steps} profiling ${options.model} on this machine's backends (${LOCAL_DEVICES})\n`);
@@ -60,8 +62,8 @@ export function register(program: Command): void {
       };
       const from = options.bundled ? `bundled ${problemName}` : `${problemName} as profiled now`;
       process.stdout.write(`${steps - 1}/${steps} placing ${from} with ${options.method}\n`);
-      const { file, result } = await solveAndExport({ problem, settings, problemName, method: options.method, seed: options.seed, out: options.out });
-      process.stdout.write(`${describeSolve(problem, settings, result, problemName)}\nwrote ${file}\n\n`);
+      const { file, result, json } = await solveAndExport({ problem, settings, problemName, method: options.method, seed: options.seed, out: options.out });
+      process.stdout.write(`${describeSolve(problem, settings, result, problemName, json)}\nwrote ${file}\n\n`);
       process.stdout.write(`${steps}/${steps} validating by real training (${options.steps} steps after warm-up)\n`);
       const outFile = join(options.out, 'validation.json');
       const v = await validatePlacement({
@@ -71,6 +73,7 @@ export function register(program: Command): void {
         profileFile: files.profile,
         steps: options.steps,
         outFile,
+        force: true, // quickstart's own folder: each run replaces the last one's files
       });
       const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
       process.stdout.write(

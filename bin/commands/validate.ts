@@ -1,6 +1,7 @@
 /** `placer validate DIR/placement.json`: pipelined tfjs training of a placement, measured against the simulator. */
 import type { Command } from 'commander';
 import { positiveInteger } from '../common.js';
+import { LIMITS } from '../../env/problem.js';
 import { loadModelSpec } from '../../env/real/model.js';
 import { validatePlacement } from '../../env/real/validate.js';
 
@@ -13,6 +14,7 @@ interface ValidateCommandOptions {
   microBatches?: number;
   out?: string;
   json?: boolean;
+  force?: boolean;
 }
 
 export function register(program: Command): void {
@@ -22,11 +24,12 @@ export function register(program: Command): void {
     .argument('<placement>', 'placement.json (its stages: type, replicas, firstLayer, lastLayer)')
     .requiredOption('--model <name|file>', 'a bundled model (mlp, cnn) or a model description .json')
     .requiredOption('--devices <file>', 'devices.csv of the placement\'s types (with their backend)')
-    .option('--profile <file>', 'profile.csv for the prediction (default: profiles/local/<model>/profile.csv, else the placement\'s stepMs)')
-    .option('--steps <n>', 'measured steps after the warm-up (default 10)', positiveInteger('--steps'))
-    .option('--warmup <n>', 'warm-up steps, not measured (default 3)', positiveInteger('--warmup'))
-    .option('--micro-batches <M>', 'micro-batches per step (default: the placement\'s, else 8)', positiveInteger('--micro-batches'))
+    .option('--profile <file>', 'profile.csv for the prediction (default: the one the placement records, profileFile; for an older placement profiles/local/<model>/profile.csv, else its stepMs)')
+    .option('--steps <n>', 'measured steps after the warm-up (default 10)', positiveInteger('--steps', 100_000))
+    .option('--warmup <n>', 'warm-up steps, not measured (default 3)', positiveInteger('--warmup', 100_000))
+    .option('--micro-batches <M>', 'micro-batches per step (default: the placement\'s, else 8)', positiveInteger('--micro-batches', LIMITS.microBatches))
     .option('--out <file>', 'where to write validation.json (default: beside the placement)')
+    .option('--force', 'overwrite an existing validation.json, and predict from a --profile other than the placement\'s own')
     .option('--json', 'print validation.json instead of a summary')
     .action(async (placement: string, options: ValidateCommandOptions) => {
       const v = await validatePlacement({
@@ -38,6 +41,7 @@ export function register(program: Command): void {
         warmupSteps: options.warmup,
         microBatches: options.microBatches,
         outFile: options.out,
+        force: options.force === true,
       });
       if (options.json) {
         process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);

@@ -8,14 +8,9 @@ import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors.js';
 import type { DeviceType } from '../problem.js';
 
-/** The package each backend name needs. */
-export const BACKEND_PACKAGES: Record<string, string> = {
-  cpu: '@tensorflow/tfjs',
-  wasm: '@tensorflow/tfjs-backend-wasm',
-  tensorflow: '@tensorflow/tfjs-node',
-  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
-  cuda: '@tensorflow/tfjs-node-gpu',
-};
+import { BACKEND_PACKAGES } from '../backend-names.js';
+
+export { BACKEND_PACKAGES };
 
 /** The tfjs backend name that a catalogue backend turns into. */
 function tfjsName(backend: string): string {
@@ -65,15 +60,19 @@ export async function backendAvailable(backend: string): Promise<boolean> {
   }
 }
 
-/** The backend of each type a real run uses (`cpu` when the catalogue names none); fails early if one is missing. */
-export async function checkCatalogueBackends(types: readonly DeviceType[], used?: ReadonlySet<number>): Promise<void> {
+/**
+ * The backend of each type a real run uses (`cpu` when the catalogue names
+ * none); fails early, naming devices.csv and the type's row, if one is missing.
+ */
+export async function checkCatalogueBackends(types: readonly DeviceType[], used?: ReadonlySet<number>, where?: { file: string; rows: readonly number[] }): Promise<void> {
   for (const [k, type] of types.entries()) {
     if (used && !used.has(k)) continue;
     const backend = type.backend ?? 'cpu';
     try {
       await importPackage(backend);
     } catch (error) {
-      throw new UserError(`devices type "${type.name}": ${(error as Error).message}`);
+      const place = where ? `${where.file} row ${where.rows[k]}, column backend` : 'devices';
+      throw new UserError(`${place}: type "${type.name}": ${(error as Error).message}`);
     }
   }
 }

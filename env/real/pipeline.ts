@@ -55,9 +55,14 @@ function receive(replica: Replica): Promise<FromWorker> {
 
 async function expect<K extends FromWorker['kind']>(replica: Replica, kind: K): Promise<Extract<FromWorker, { kind: K }>> {
   const message = await receive(replica);
-  if (message.kind === 'error') throw new Error(`stage ${replica.stage + 1} worker: ${message.message}\n${message.stack ?? ''}`);
+  if (message.kind === 'error') throw new Error(`stage ${replica.stage + 1} worker: ${message.message}`);
   if (message.kind !== kind) throw new Error(`stage ${replica.stage + 1} worker: expected "${kind}", got "${message.kind}"`);
   return message as Extract<FromWorker, { kind: K }>;
+}
+
+/** Stops every worker of a pipeline (those already gone included). */
+async function terminateAll(replicas: Replica[][]): Promise<void> {
+  await Promise.all(replicas.flat().map((replica) => replica.worker.terminate().catch(() => undefined)));
 }
 
 /** Starts the workers of a pipeline; resolves when every one has built its stage. */
@@ -105,18 +110,25 @@ async function startWorkers(options: PipelineOptions): Promise<Replica[][]> {
           waiting(message);
         } else replica.inbox.push(message);
       });
-      worker.on('error', (error) => {
-        const message: FromWorker = { kind: 'error', message: error.message, stack: error.stack };
+      const fail = (message: FromWorker) => {
         const waiting = replica.waiting;
         if (waiting) {
           replica.waiting = null;
           waiting(message);
         } else replica.inbox.push(message);
-      });
+      };
+      worker.on('error', (error) => fail({ kind: 'error', message: error.message, stack: error.stack }));
+      // A worker that dies without an 'error' event (out of memory, process.exit in a backend) must not leave us waiting forever.
+      worker.on('exit', (code) => fail({ kind: 'error', message: `worker thread exited (code ${code}) in the middle of the run` }));
       return replica;
     }),
   );
-  await Promise.all(replicas.flat().map((replica) => expect(replica, 'ready')));
+  try {
+    await Promise.all(replicas.flat().map((replica) => expect(replica, 'ready')));
+  } catch (error) {
+    await terminateAll(replicas);
+    throw error;
+  }
   return replicas;
 }
 
@@ -191,6 +203,6 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     }
     return { steps, gradients };
   } finally {
-    await Promise.all(replicas.flat().map((replica) => replica.worker.terminate()));
+    await terminateAll(replicas);
   }
 }

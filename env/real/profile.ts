@@ -2,13 +2,14 @@
  * `placer profile`: measures a profile of a real model on the backends of a
  * catalogue's types, and what a stage boundary costs between two threads,
  * and writes layers.csv, profile.csv, links.csv and devices.csv (the
- * catalogue with each type's bandwidth measured) in the DESIGN.md formats.
+ * catalogue with each type's bandwidth measured) in the formats of the
+ * README section "Input files".
  */
 import { Worker, MessageChannel } from 'node:worker_threads';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { writeFileAtomic, writeJsonAtomic } from '../atomic-write.js';
-import { loadDevices } from '../load.js';
+import { loadDevicesWithRows } from '../load.js';
 import type { DeviceType, Layer } from '../problem.js';
 import { checkCatalogueBackends, useBackend } from './backends.js';
 import { modelLayers, type ModelSpec } from './model.js';
@@ -56,6 +57,8 @@ function runWorker<T>(data: ProfileWorkerData, transfer: readonly import('node:w
       else resolve(message as T);
     });
     worker.once('error', reject);
+    // A worker that dies without an 'error' event would otherwise leave this promise pending forever.
+    worker.once('exit', (code) => reject(new Error(`profile worker (${data.backend}) exited (code ${code}) before it answered`)));
   });
 }
 
@@ -75,13 +78,16 @@ async function runLayerWorkers(n: number, data: ProfileWorkerData & { role: 'lay
             else if ('error' in message) reject(new Error(`profile worker (${data.backend}): ${message.error}`));
           });
           worker.once('error', reject);
+          worker.once('exit', (code) => reject(new Error(`profile worker (${data.backend}) exited (code ${code}) before it answered`)));
         }),
     );
-    await Promise.all(workers.map((worker) => new Promise<void>((resolve) => worker.on('message', (m: { ready?: true }) => m && (m as { ready?: true }).ready && resolve()))).map((ready, i) => Promise.race([ready, results[i].then(() => undefined)])));
+    // Any worker failing (an error, or an exit without one) fails the wait at once; the finally stops the others.
+    const readies = workers.map((worker) => new Promise<void>((resolve) => worker.on('message', (m: { ready?: true }) => m && (m as { ready?: true }).ready && resolve())));
+    await Promise.all(readies.map((ready, i) => Promise.race([ready, results[i].then(() => undefined)])));
     for (const worker of workers) worker.postMessage('go');
     return await Promise.all(results);
   } finally {
-    await Promise.all(workers.map((worker) => worker.terminate()));
+    await Promise.all(workers.map((worker) => worker.terminate().catch(() => undefined)));
   }
 }
 
@@ -115,7 +121,7 @@ async function measureLink(backend: string, sizes: number[], warmup: number, rep
   try {
     return await runWorker<LinkTiming[]>({ role: 'ping', backend, sizes, warmup, repeats, port: channel.port1 }, [channel.port1]);
   } finally {
-    await echo.terminate();
+    await echo.terminate().catch(() => undefined);
   }
 }
 
@@ -140,8 +146,8 @@ export async function profileModel(options: ProfileOptions): Promise<ProfileResu
   const microBatches = options.microBatches ?? 8;
   const concurrent = options.concurrent ?? 2;
   const log = options.log ?? (() => {});
-  const types = loadDevices(options.devicesFile);
-  await checkCatalogueBackends(types);
+  const { types, rows } = loadDevicesWithRows(options.devicesFile);
+  await checkCatalogueBackends(types, undefined, { file: options.devicesFile, rows });
   // Importing a backend package raises its priority; this thread only builds shapes, on cpu.
   await useBackend('cpu');
   const layers = modelLayers(spec);

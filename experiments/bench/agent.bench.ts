@@ -223,7 +223,9 @@ async function main(): Promise<void> {
     const policy = only === 'ablation' ? [] : await policyAlone(problems, seeds, time);
     const abl = only === 'policy' ? [] : await ablation(sizes, quick ? [1] : seeds, evaluations);
     const meta = {
-      command: `npm run bench:agent -- ${args.join(' ')}`.trim(), cores: cpus().length, backend, time, evaluations,
+      command: `npm run bench:agent -- ${args.join(' ')}`.trim(), cores: cpus().length, backend,
+      ...(only === 'ablation' ? {} : { time }),
+      ...(only === 'policy' ? {} : { evaluations }),
       loadStart, loadEnd: loadavg().map((x) => x.toFixed(2)).join(', '),
     };
     writeJsonAtomic(join(dir, `${tag}.json`), { meta, policyAlone: policy, ablation: abl });

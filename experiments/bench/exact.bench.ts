@@ -10,17 +10,17 @@
  * {1, 1.5, 2, 4} × the cheapest feasible budget, the bundled budget and no
  * budget, and the objective cost at deadlines of {1.1, 1.5, 3} × the fastest
  * step (no budget); it writes experiments/results/exact-bench.sweep.md/.json.
- * `--synthetic N` adds N random 100-layer problems (agent/synthetic.ts) to the sweep.
+ * `--synthetic N` adds N random 100-layer, 4-type problems (profiles/synthetic.ts) to the sweep.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT, bundledProblem, bundledProblemNames } from '../env/bundled.js';
-import { loadProblem } from '../env/load.js';
-import type { Settings } from '../env/problem.js';
-import { exactSearcher, smallestFeasibleConstraint } from './exact.js';
-import { Simulator } from '../env/simulate.js';
-import type { Problem } from '../env/problem.js';
-import { syntheticProblem } from './synthetic.js';
+import { PACKAGE_ROOT, bundledProblem, bundledProblemNames } from '../../env/bundled.js';
+import { loadProblem } from '../../env/load.js';
+import type { Settings } from '../../env/problem.js';
+import { exactSearcher, smallestFeasibleConstraint } from '../../agent/exact.js';
+import { Simulator } from '../../env/simulate.js';
+import type { Problem } from '../../env/problem.js';
+import { syntheticProblem } from '../../profiles/synthetic.js';
 
 interface Row {
   problem: string;
@@ -37,6 +37,9 @@ interface Row {
   stepMs: number;
   pricePerHour: number;
   proven: boolean;
+  /** The searcher's own lower bound on the optimum, and (optimum − bound) / optimum. */
+  lowerBound: number | null;
+  gap: number | null;
 }
 
 const args = process.argv.slice(2);
@@ -80,6 +83,8 @@ else for (const name of bundledProblemNames()) {
       deadline: Number.isFinite(settings.deadline) ? settings.deadline : null,
       seconds: result.seconds, cpuSeconds, labels: result.evaluations, optimum: result.feasible ? result.objective : Infinity,
       stepMs: s.stepMs, pricePerHour: s.pricePerHour, proven: result.provenOptimal === true,
+      lowerBound: result.feasible && result.lowerBound !== undefined ? result.lowerBound : null,
+      gap: result.feasible && result.lowerBound !== undefined && result.objective > 0 ? (result.objective - result.lowerBound) / result.objective : null,
     };
     rows.push(row);
     console.error(`${name} ${objective}: ${row.seconds.toFixed(2)} s (cpu ${row.cpuSeconds.toFixed(2)} s), ${row.labels} labels, optimum ${fmt(row.optimum)}, proven ${row.proven}`);
@@ -101,10 +106,10 @@ if (!sweep) {
 const lines = [
   `Exact searcher on the bundled problems (one core, time limit ${limitS} s each; seconds = wall clock, cpu s = this process's CPU time, the machine being shared). time: budget of problem.json; cost: deadline 1.5 × the time-optimal step, no budget.`,
   '',
-  '| problem | layers | types | objective | constraint | seconds | cpu s | labels | optimum | step ms | $/h | proven |',
-  '| --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  '| problem | layers | types | objective | constraint | seconds | cpu s | labels | optimum | step ms | $/h | proven | gap |',
+  '| --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
   ...rows.map((r) =>
-    `| ${r.problem} | ${r.layers} | ${r.types} | ${r.objective} | ${r.objective === 'time' ? `budget ${r.budget ?? '∞'} $/h` : `deadline ${r.deadline === null ? '∞' : fmt(r.deadline, 5)} ms`} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} | ${r.labels} | ${fmt(r.optimum)} | ${fmt(r.stepMs)} | ${fmt(r.pricePerHour)} | ${r.proven ? 'yes' : 'no'} |`),
+    `| ${r.problem} | ${r.layers} | ${r.types} | ${r.objective} | ${r.objective === 'time' ? `budget ${r.budget ?? '∞'} $/h` : `deadline ${r.deadline === null ? '∞' : fmt(r.deadline, 5)} ms`} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} | ${r.labels} | ${fmt(r.optimum)} | ${fmt(r.stepMs)} | ${fmt(r.pricePerHour)} | ${r.proven ? 'yes' : 'no'} | ${r.gap === null ? '–' : `${(r.gap * 100).toFixed(2)}%`} |`),
 ];
 const table = lines.join('\n');
 console.log(table);
@@ -142,7 +147,7 @@ async function runSweep(): Promise<void> {
   for (let seed = 1; seed <= syntheticCount; seed++) {
     const name = `synthetic100-s${seed}`;
     if (only && !only.includes(name) && !only.includes('synthetic100')) continue;
-    problems.push({ name, problem: syntheticProblem(100, seed), microBatches: 8, budget: 8 });
+    problems.push({ name, problem: syntheticProblem({ layers: 100, types: 4, seed }), microBatches: 8, budget: 8 });
   }
   const run = async (name: string, problem: Problem, settings: Settings, label: string) => {
     const cpu = process.cpuUsage();

@@ -1,0 +1,91 @@
+/**
+ * A certificate for any placement, whatever found it: a lower bound on the
+ * best objective this problem allows under these settings, and the gap
+ * between the placement's objective and that bound.
+ *
+ * The bound comes from the exact searcher's machinery run for a short time
+ * with the placement's objective as its incumbent: either the search covers
+ * every placement (then the bound is the optimum, or infeasibility is
+ * proven), or it is cut and the bound is the least bound of the labels still
+ * open; with neither, the relaxation's bound on the empty placement. Each is
+ * sound: never above the true optimum (agent/certify.test.ts checks it
+ * against brute force). The load bound (agent/load-bound.ts) is tried too
+ * and the largest bound kept.
+ */
+import type { Placement, Problem, Settings } from '../env/problem.js';
+import { Simulator } from '../env/simulate.js';
+import { solveExactAsync } from './exact.js';
+import { loadBound } from './load-bound.js';
+
+export interface CertifyOptions {
+  /** Seconds the bound search may take (default DEFAULT_BOUND_TIME_S). */
+  timeLimitS?: number;
+  signal?: AbortSignal;
+  /** A bound already proved (the exact searcher's own); the larger of it and ours is kept. */
+  knownLowerBound?: number;
+}
+
+export interface Certificate {
+  /** ≤ the optimum; null when the placement is infeasible (then see provenInfeasible). */
+  lowerBound: number | null;
+  /** (objective − lowerBound) / objective, in [0, 1]; 0 when the objective is 0; null when infeasible. */
+  gap: number | null;
+  /** True exactly when the gap is 0. */
+  provenOptimal: boolean;
+  /** True when no feasible placement exists (the bound search covered them all). */
+  provenInfeasible: boolean;
+  /** How the bound was obtained, in words. */
+  boundBy: string;
+  /** Seconds the bound search took. */
+  boundSeconds: number;
+}
+
+/** Default seconds of the bound search when the caller gives no --bound-time. */
+export const DEFAULT_BOUND_TIME_S = 2;
+
+/**
+ * The stated share of a search's time for its certificate: 10% of the search's
+ * time limit, between 1 and 5 s; DEFAULT_BOUND_TIME_S when there is no limit.
+ */
+export function defaultBoundTime(searchTimeLimitS?: number): number {
+  if (searchTimeLimitS === undefined) return DEFAULT_BOUND_TIME_S;
+  return Math.min(5, Math.max(1, searchTimeLimitS / 10));
+}
+
+export async function certify(problem: Problem, settings: Settings, placement: Placement, options: CertifyOptions = {}): Promise<Certificate> {
+  const started = performance.now();
+  const seconds = () => (performance.now() - started) / 1000;
+  const sim = new Simulator(problem, settings);
+  const objective = sim.scorePlacement(placement); // layer order: the number placement.json reports
+  const feasible = sim.feasible;
+  const known = options.knownLowerBound ?? -Infinity;
+  if (feasible && known >= objective) {
+    return { lowerBound: objective, gap: 0, provenOptimal: true, provenInfeasible: false, boundBy: 'the exact search', boundSeconds: seconds() };
+  }
+  const exact = await solveExactAsync(problem, settings, {
+    upperBound: feasible ? objective : Infinity,
+    timeLimitS: options.timeLimitS ?? DEFAULT_BOUND_TIME_S,
+    signal: options.signal,
+  });
+  const covered = exact.lowerBound !== undefined;
+  let bound = covered ? exact.lowerBound! : exact.rootBound;
+  let boundBy = exact.complete
+    ? 'the exact search, run to its end'
+    : covered
+      ? 'the exact search, cut by its time limit: the least bound of its open labels'
+      : "the exact search's relaxation";
+  if (!covered || !exact.complete) {
+    if (exact.rootBound > bound) [bound, boundBy] = [exact.rootBound, "the exact search's relaxation"];
+    const load = loadBound(problem, settings, { deadlineAt: performance.now() + 200 });
+    if (load > bound) [bound, boundBy] = [load, 'the load bound (agent/load-bound.ts)'];
+  }
+  if (known > bound) [bound, boundBy] = [known, 'the exact search'];
+  if (!feasible) {
+    const provenInfeasible = exact.complete && exact.placement === null;
+    return { lowerBound: null, gap: null, provenOptimal: false, provenInfeasible, boundBy, boundSeconds: seconds() };
+  }
+  // A bound cannot exceed a feasible objective; the relaxation's safety margin keeps it below, min() makes sure.
+  const lowerBound = Math.max(0, Math.min(bound, objective));
+  const gap = objective > 0 ? (objective - lowerBound) / objective : 0;
+  return { lowerBound, gap, provenOptimal: gap === 0, provenInfeasible: false, boundBy, boundSeconds: seconds() };
+}

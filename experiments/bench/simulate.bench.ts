@@ -1,0 +1,146 @@
+/**
+ * `npm run bench`: simulator throughput on the bundled 60-layer, 4-type problem
+ * (assignment-form placements with a type change every ~4 layers), one core.
+ * Measures, interleaved in one run so the machine's load hits each alike:
+ *  - layer order: the model's sums layer by layer (the simulator before prefix sums,
+ *    still the path of reports and placement.json);
+ *  - prefix sums: `scoreAssignment`, one assignment per call;
+ *  - batch: `scoreBatch`, every assignment of a batch in one call;
+ *  - local move: `scoreMove`, the neighbour of a current assignment with one layer's type
+ *    changed (what local search scores), MOVES neighbours per `setCurrent`, whose O(layers)
+ *    cost is included.
+ * Rates are per CPU second of this process (the machine may be shared, which inflates wall time).
+ * Prints evaluations per second and writes experiments/results/simulator-bench.json.
+ */
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import seedrandom from 'seedrandom';
+import { PACKAGE_ROOT, bundledProblem } from '../../env/bundled.js';
+import { loadProblem } from '../../env/load.js';
+import { DEFAULT_SETTINGS } from '../../env/problem.js';
+import { Simulator } from '../../env/simulate.js';
+import { writeJsonAtomic } from '../../env/atomic-write.js';
+
+const PROBLEM = 'synthetic-60';
+const ASSIGNMENTS = 4096;
+const ROUNDS = 7;
+const ROUND_MS = 400;
+
+const { files, defaults } = bundledProblem(PROBLEM);
+const problem = loadProblem(files);
+const L = problem.layers.length;
+const K = problem.types.length;
+const settings = { ...DEFAULT_SETTINGS, microBatches: defaults.microBatches ?? 8, budget: defaults.budget ?? Infinity };
+const sim = new Simulator(problem, settings);
+
+const rng = seedrandom.alea('bench');
+const batch = new Int32Array(ASSIGNMENTS * L);
+for (let i = 0; i < ASSIGNMENTS; i++) {
+  let type = 0;
+  for (let l = 0; l < L; l++) {
+    if (l === 0 || rng() < 0.25) type = Math.floor(rng() * K);
+    let t = type;
+    while (Number.isNaN(problem.forwardMs[l * K + t])) t = (t + 1) % K;
+    batch[i * L + l] = t;
+  }
+}
+const rows = Array.from({ length: ASSIGNMENTS }, (_, i) => batch.subarray(i * L, (i + 1) * L));
+const MOVES = 16;
+const moveLayer = Int32Array.from({ length: ASSIGNMENTS * MOVES }, () => Math.floor(rng() * L));
+const moveType = Int32Array.from(moveLayer, (l) => {
+  let t = Math.floor(rng() * K);
+  while (Number.isNaN(problem.forwardMs[l * K + t])) t = (t + 1) % K;
+  return t;
+});
+const objectives = new Float64Array(ASSIGNMENTS);
+const violations = new Float64Array(ASSIGNMENTS);
+
+// The fast paths must give the layer-order numbers (to 1e-9 relative): checked on every assignment here.
+let worst = 0;
+for (const row of rows) {
+  const fast = sim.scoreAssignment(row);
+  sim.loadAssignment(row);
+  const exact = sim.scoreInLayerOrder();
+  worst = Math.max(worst, Math.abs(fast - exact) / exact);
+}
+for (let i = 0; i < 256; i++) {
+  sim.setCurrent(rows[i]);
+  const moved = Int32Array.from(rows[i]);
+  for (let m = 0; m < MOVES; m++) {
+    const fast = sim.scoreMove(moveLayer[i * MOVES + m], moveType[i * MOVES + m]);
+    moved.set(rows[i]);
+    moved[moveLayer[i * MOVES + m]] = moveType[i * MOVES + m];
+    sim.loadAssignment(moved);
+    const exact = sim.scoreInLayerOrder();
+    worst = Math.max(worst, Math.abs(fast - exact) / exact);
+  }
+}
+if (!(worst <= 1e-9)) throw new Error(`prefix sums differ from layer order by ${worst} relative`);
+
+const variants: Record<string, () => number> = {
+  'layer order': () => {
+    let checksum = 0;
+    for (const row of rows) {
+      sim.loadAssignment(row);
+      checksum += sim.scoreInLayerOrder();
+    }
+    return checksum;
+  },
+  'prefix sums': () => {
+    let checksum = 0;
+    for (const row of rows) checksum += sim.scoreAssignment(row);
+    return checksum;
+  },
+  batch: () => {
+    sim.scoreBatch(batch, ASSIGNMENTS, objectives, violations);
+    return objectives[ASSIGNMENTS - 1];
+  },
+  'local move': () => {
+    let checksum = 0;
+    for (let i = 0; i < ASSIGNMENTS / MOVES; i++) {
+      sim.setCurrent(rows[i]);
+      for (let m = i * MOVES; m < (i + 1) * MOVES; m++) checksum += sim.scoreMove(moveLayer[m], moveType[m]);
+    }
+    return checksum;
+  },
+};
+const rates: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((name) => [name, []]));
+let checksum = 0;
+const cpuStarted = process.cpuUsage();
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [name, run] of Object.entries(variants)) {
+    const started = process.cpuUsage();
+    let evaluations = 0;
+    let cpuMs = 0;
+    while (cpuMs < ROUND_MS) {
+      checksum += run();
+      evaluations += ASSIGNMENTS;
+      const used = process.cpuUsage(started);
+      cpuMs = (used.user + used.system) / 1000;
+    }
+    rates[name].push(evaluations / (cpuMs / 1000));
+  }
+}
+const cpu = process.cpuUsage(cpuStarted);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const summary = Object.fromEntries(
+  Object.entries(rates).map(([name, xs]) => [name, { median: Math.round(median(xs)), min: Math.round(Math.min(...xs)), max: Math.round(Math.max(...xs)) }]),
+);
+const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+console.log(`simulator: ${PROBLEM} (${L} layers, ${K} types), assignment form, one core, ${ROUNDS} interleaved rounds of ${ROUND_MS / 1000} CPU s each`);
+for (const [name, s] of Object.entries(summary)) {
+  console.log(`  ${name.padEnd(12)} ${fmt(s.median).padStart(11)} evaluations per CPU s (min ${fmt(s.min)}, max ${fmt(s.max)}), ${(1e6 / s.median).toFixed(3)} µs each`);
+}
+const speedup = summary['prefix sums'].median / summary['layer order'].median;
+const batchSpeedup = summary.batch.median / summary['layer order'].median;
+const moveSpeedup = summary['local move'].median / summary['layer order'].median;
+console.log(`  prefix sums ÷ layer order: ${speedup.toFixed(2)}×; batch ÷ layer order: ${batchSpeedup.toFixed(2)}×; local move ÷ layer order: ${moveSpeedup.toFixed(2)}×; largest relative difference ${worst.toExponential(2)}`);
+console.log(`  recomputed in layer order: ${sim.recomputed} scores; cpu ${(cpu.user / 1e6).toFixed(1)} s user; load average ${loadavg()[0].toFixed(2)} (checksum ${checksum.toExponential(3)})`);
+const file = join(PACKAGE_ROOT, 'experiments', 'results', 'simulator-bench.json');
+writeJsonAtomic(file, {
+  problem: PROBLEM, layers: L, types: K, roundCpuSeconds: ROUND_MS / 1000, rates: 'evaluations per CPU second', rounds: ROUNDS,
+  evaluationsPerSecond: summary, prefixOverLayerOrder: Number(speedup.toFixed(3)), batchOverLayerOrder: Number(batchSpeedup.toFixed(3)), localMoveOverLayerOrder: Number(moveSpeedup.toFixed(3)),
+  largestRelativeDifference: worst, cpuUserSeconds: Number((cpu.user / 1e6).toFixed(2)),
+  loadAverage1m: Number(loadavg()[0].toFixed(2)),
+});
+console.log(`wrote ${file}`);

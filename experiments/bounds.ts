@@ -1,0 +1,125 @@
+/**
+ * `npm run exp:bounds [-- --limit S] [-- --only 300x8,1000x8] [-- --extra 120x4]`:
+ * the gap every method's answer in the scaling sweep is known to be within.
+ *
+ * For each cell (layers × types) of experiments/results/scaling.json, the
+ * exact searcher runs with a time limit of S seconds (default 60, what
+ * `placer solve --method exact --time-limit 60` does) and gives its placement
+ * and its proven lower bound; the load bound (agent/load-bound.ts) is tried
+ * too and the larger kept. Every method's recorded step time in the sweep is
+ * then set against that bound: gap = (step − bound) / step, the most its
+ * answer can be above the optimum. `--extra LxK` adds synthetic cells of the
+ * same kind (budget at the sweep's position) that the sweep does not have.
+ *
+ * Writes experiments/results/scaling-bounds.json and .md.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../env/bundled.js';
+import { writeFileAtomic, writeJsonAtomic } from '../env/atomic-write.js';
+import type { Settings } from '../env/problem.js';
+import { syntheticProblem } from '../profiles/synthetic.js';
+import { exactSearcher } from '../agent/exact.js';
+import { loadBound } from '../agent/load-bound.js';
+import { budgetRange } from './runs.js';
+
+interface SweepRun {
+  layers: number; types: number; microBatches: number; budget: number | null; method: string;
+  feasible: boolean; stepMs: number; timedOut: boolean;
+}
+
+interface Cell {
+  layers: number;
+  types: number;
+  budget: number | null;
+  exactStepMs: number | null;
+  exactProven: boolean;
+  exactSeconds: number;
+  exactCpuSeconds: number;
+  lowerBound: number;
+  boundBy: 'exact' | 'load';
+  exactGap: number | null;
+  bestKnownStepMs: number | null;
+  bestKnownGap: number | null;
+  /** Per method of the sweep: (its step − lowerBound) / its step; null when it found no feasible placement. */
+  methodGaps: Record<string, number | null>;
+}
+
+const args = process.argv.slice(2);
+const argOf = (name: string) => {
+  const at = args.indexOf(name);
+  return at >= 0 ? args[at + 1] : undefined;
+};
+const limitS = Number(argOf('--limit') ?? 60);
+const only = argOf('--only')?.split(',');
+const extra = (argOf('--extra')?.split(',') ?? []).map((cell) => cell.split('x').map(Number) as [number, number]);
+
+const scaling = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'experiments', 'results', 'scaling.json'), 'utf8'));
+const runs = scaling.runs as SweepRun[];
+const problemSeed: number = scaling.config.problemSeed;
+const position: number = scaling.config.budgetPosition;
+const microBatches: number = scaling.config.microBatches;
+const methods = [...new Set(runs.map((r) => r.method))];
+const keys = [...new Set(runs.map((r) => `${r.layers}x${r.types}`)), ...extra.map(([l, k]) => `${l}x${k}`)];
+
+const cells: Cell[] = [];
+for (const key of keys) {
+  if (only && !only.includes(key)) continue;
+  const [layers, types] = key.split('x').map(Number);
+  const problem = syntheticProblem({ layers, types, seed: problemSeed });
+  const sweep = runs.filter((r) => r.layers === layers && r.types === types);
+  let budget = sweep[0]?.budget ?? null;
+  if (sweep.length === 0) {
+    const range = budgetRange(problem, microBatches);
+    budget = range ? range.cheapest * (range.allUnits / range.cheapest) ** position : null;
+  }
+  const settings: Settings = { microBatches, objective: 'time', budget: budget ?? Infinity, deadline: Infinity };
+  const cpu = process.cpuUsage();
+  const exact = await exactSearcher.search(problem, settings, { seed: 1, timeLimitS: limitS });
+  const used = process.cpuUsage(cpu);
+  const load = loadBound(problem, settings);
+  const exactBound = exact.lowerBound ?? 0;
+  const lowerBound = Math.max(exactBound, load);
+  const gapOf = (step: number) => (step > 0 ? Math.max(0, (step - lowerBound) / step) : 0);
+  const feasibleSteps = [...sweep.filter((r) => r.feasible).map((r) => r.stepMs), ...(exact.feasible ? [exact.objective] : [])];
+  const bestKnown = feasibleSteps.length > 0 ? Math.min(...feasibleSteps) : null;
+  const methodGaps: Record<string, number | null> = {};
+  for (const method of methods) {
+    const run = sweep.find((r) => r.method === method);
+    methodGaps[method] = run && run.feasible ? gapOf(run.stepMs) : null;
+  }
+  const cell: Cell = {
+    layers, types, budget,
+    exactStepMs: exact.feasible ? exact.objective : null,
+    exactProven: exact.provenOptimal === true,
+    exactSeconds: Number(exact.seconds.toFixed(2)),
+    exactCpuSeconds: Number(((used.user + used.system) / 1e6).toFixed(2)),
+    lowerBound, boundBy: load > exactBound ? 'load' : 'exact',
+    exactGap: exact.feasible ? gapOf(exact.objective) : null,
+    bestKnownStepMs: bestKnown,
+    bestKnownGap: bestKnown === null ? null : gapOf(bestKnown),
+    methodGaps,
+  };
+  cells.push(cell);
+  console.error(`${key}: exact ${cell.exactStepMs} (${cell.exactProven ? 'proven' : 'not proven'}, ${cell.exactSeconds} s), bound ${lowerBound} (${cell.boundBy}), exact gap ${pct(cell.exactGap)}, best known gap ${pct(cell.bestKnownGap)}`);
+}
+
+function pct(x: number | null): string {
+  return x === null ? '–' : x === 0 ? '0' : `${(100 * x).toFixed(x < 0.1 ? 2 : 1)}%`;
+}
+
+const lines = [
+  `Gaps in the scaling sweep: for each cell, \`exact\` with a ${limitS} s limit (one core; a 2-core machine shared with other jobs, so seconds are wall clock and vary) gives a proven lower bound on the optimum (the larger of its own and the load bound); every method's step time from experiments/results/scaling.json (columns "sweep …", exact there with its own limit) is set against it: gap = (step − bound) / step, the most that answer can be above the optimum. 0 = proven optimal. "best known" is the best step any method found (exact's included).`,
+  '',
+  `| layers | types | exact step ms | proven | exact s | lower bound | exact gap | best known gap | ${methods.map((m) => `sweep ${m}`).join(' | ')} |`,
+  `| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ${methods.map(() => '---:').join(' | ')} |`,
+  ...cells.map((c) =>
+    `| ${c.layers} | ${c.types} | ${c.exactStepMs === null ? 'none' : Number(c.exactStepMs.toPrecision(6))} | ${c.exactProven ? 'yes' : 'no'} | ${c.exactSeconds.toFixed(2)} | ${Number(c.lowerBound.toPrecision(6))} | ${pct(c.exactGap)} | ${pct(c.bestKnownGap)} | ${methods.map((m) => (m in c.methodGaps ? pct(c.methodGaps[m]) : '–')).join(' | ')} |`),
+];
+const table = lines.join('\n');
+console.log(table);
+if (!only) {
+  const dir = join(PACKAGE_ROOT, 'experiments', 'results');
+  writeJsonAtomic(join(dir, 'scaling-bounds.json'), { limitS, cells });
+  writeFileAtomic(join(dir, 'scaling-bounds.md'), `# Scaling sweep: the gap of every answer\n\n${table}\n`);
+}
