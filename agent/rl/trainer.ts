@@ -357,7 +357,9 @@ export class ReinforceTrainer {
     const { entropyStart, entropyEnd } = this.schedule();
     const progress = Math.min(1, (this.iteration - this.restartIteration) / Math.max(1, config.entropyDecayUpdates));
     const entropyCoef = entropyStart * Math.pow(entropyEnd / entropyStart, progress);
-    const entropy = all.size >= 2 && !config.uniformProposals
+    // Out of time or budget: the samples are scored and offered; an update now could not change the result.
+    const learn = !(tracker.exhausted() || this.stopped());
+    const entropy = learn && all.size >= 2 && !config.uniformProposals
       ? this.learner.update(this.policy, this.inputs, all, Float32Array.from(centredRanks(allRewards)), entropyCoef)
       : this.learner.entropy(this.policy, this.inputs);
     this.refreshIncumbent();
