@@ -59,6 +59,8 @@ export interface PolicyInputs {
   mask: tf.Tensor2D;
   /** [L, L] |i - j|, for the attention's distance bias (attention only). */
   distance: tf.Tensor2D | null;
+  /** Added to every stay logit: the chain-length prior (see `stayOffset`). */
+  stayOffset: number;
 }
 
 export class PolicyNetwork {
@@ -187,6 +189,7 @@ export class PolicyNetwork {
       layer: tf.tensor2d(features.layer, [L, LAYER_FEATURES]),
       mask: tf.tensor2d(mask, [L, K]),
       distance,
+      stayOffset: stayOffset(L),
     };
   }
 
@@ -209,7 +212,7 @@ export class PolicyNetwork {
     const z = tf.reshape(tf.matMul(tf.reshape(hidden, [L * K, H]), this.v('head/out')), [L, K]);
     // Masked types: a very negative logit (not -Infinity: 0 × -Infinity would be NaN in the loss).
     const logits = tf.add(tf.mul(z, mask), tf.mul(tf.sub(1, mask), MASKED_LOGIT)) as tf.Tensor2D;
-    const stay = tf.reshape(tf.add(tf.matMul(h, this.v('stay/kernel')), this.v('stay/bias')), [L]) as tf.Tensor1D;
+    const stay = tf.reshape(tf.add(tf.add(tf.matMul(h, this.v('stay/kernel')), this.v('stay/bias')), inputs.stayOffset), [L]) as tf.Tensor1D;
     return { logits, stay };
   }
 
@@ -322,7 +325,22 @@ export function disposeInputs(inputs: PolicyInputs): void {
 type InitKind = 'glorot' | 'zeros' | 'small' | 'stay';
 
 /** Initial stay logit: σ(2) ≈ 0.88, so a fresh policy samples a few long runs rather than a type per layer. */
-const INITIAL_STAY_LOGIT = 2;
+export const INITIAL_STAY_LOGIT = 2;
+
+/** Stages a fresh policy samples on a long chain, about (see `stayOffset`). */
+const PRIOR_STAGES = 4;
+
+/**
+ * A fixed offset on the stay logits of an L-layer chain, so that a fresh
+ * policy samples about PRIOR_STAGES stages on a long chain (stay 1 − 4/L)
+ * rather than one every 8 layers (36 stages at 300 layers, each taking a
+ * unit and the budget with it). 0 up to 40 layers.
+ */
+export function stayOffset(L: number): number {
+  if (L <= PRIOR_STAGES) return 0;
+  const p = 1 - PRIOR_STAGES / L;
+  return Math.max(0, Math.log(p / (1 - p)) - INITIAL_STAY_LOGIT);
+}
 
 /** Glorot-uniform (or zeros, or a tenth of Glorot for output layers: a near-uniform first policy) from `rng`. */
 function initial(shape: number[], kind: InitKind, rng: () => number): tf.Tensor {

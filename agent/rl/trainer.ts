@@ -36,7 +36,7 @@ import seedrandom from 'seedrandom';
 import { assignmentOf, type Placement, type Problem, type Settings } from '../../env/problem.js';
 import { Simulator } from '../../env/simulate.js';
 import { chainFeatures, setIncumbent, type ChainFeatures } from '../features.js';
-import { PolicyNetwork, disposeInputs, type PolicyConfig, type PolicyInputs } from '../policy.js';
+import { INITIAL_STAY_LOGIT, PolicyNetwork, disposeInputs, stayOffset, type PolicyConfig, type PolicyInputs } from '../policy.js';
 import { climb } from '../provision.js';
 import type { SearchOptions, SearchResult } from '../searcher.js';
 import { SearchTracker } from '../tracker.js';
@@ -75,6 +75,10 @@ export interface ReinforceConfig extends Schedule {
   explore: number;
   /** Ablation: draw from uniform type probabilities and a fixed stay probability instead of the policy (no learning). */
   uniformProposals: boolean;
+  /** Score calls one sample's provisioning may make (Infinity: climb to the end); caps the cost of a sample on long chains. */
+  sampleScores: number;
+  /** With capped samples: the batch's best rows that get a full climb. */
+  climbTop: number;
   /** Show the best placement so far to the policy as an input feature (the "present duration" to beat). */
   incumbentFeature: boolean;
   /** Best distinct rows replayed in every update (self-imitation); 0: none. */
@@ -134,6 +138,8 @@ export const DEFAULT_REINFORCE_CONFIG: ReinforceConfig = {
   clipNorm: 1,
   entropyDecayUpdates: 100,
   explore: 0.5,
+  sampleScores: Infinity,
+  climbTop: 2,
   uniformProposals: false,
   incumbentFeature: true,
   eliteSize: 4,
@@ -220,6 +226,8 @@ export class ReinforceTrainer {
   private inputs: PolicyInputs;
   private rng: seedrandom.StatefulPRNG<seedrandom.State.Alea>;
   private readonly cache = new Map<string, Scored>();
+  /** Rows given a full climb (see `climbBest`). */
+  private readonly climbed = new Set<string>();
   private rewardScale = REWARD_SCALE_FALLBACK;
   /** The best distinct feasible rows so far (at most eliteSize), best first. */
   private readonly elite: Array<{ key: string; row: Rollout; objective: number }> = [];
@@ -349,6 +357,7 @@ export class ReinforceTrainer {
       rewards.push(this.reward(result));
     }
     const scored = rewards.length;
+    this.climbBest(rows, rewards);
     const batch = scored === rows.size ? rows : pickRows(rows, Array.from({ length: scored }, (_, i) => i));
     const elite = this.elite.length > 0 ? concatRollouts(this.elite.map((e) => e.row)) : null;
     if (elite) dist.relabel(elite);
@@ -390,12 +399,33 @@ export class ReinforceTrainer {
     if (cached) return cached;
     const { sim, tracker } = this;
     sim.loadPlacement(rowPlacement(rows, b));
-    tracker.count(climb(sim, tracker.maxEvaluations - tracker.evaluations, undefined, true));
+    const cap = Math.min(tracker.maxEvaluations - tracker.evaluations, this.config.sampleScores);
+    tracker.count(climb(sim, cap, undefined, true));
     tracker.offer(sim);
     const result = { feasible: sim.feasible, violation: sim.violation, objective: sim.objectiveValue };
     this.cache.set(key, result);
     if (result.feasible) this.offerElite(key, pickRows(rows, [b]), result.objective);
     return result;
+  }
+
+  /**
+   * When a sample's provisioning is capped (`sampleScores`): the batch's
+   * `climbTop` best rows get a full climb, for the best placement only (the
+   * rewards stay those of the capped climb, so every sample is judged alike).
+   */
+  private climbBest(rows: Rollout, rewards: number[]): void {
+    const { config, sim, tracker } = this;
+    if (!Number.isFinite(config.sampleScores) || config.climbTop <= 0) return;
+    const order = rewards.map((_, b) => b).sort((a, b) => rewards[b] - rewards[a] || a - b);
+    for (const b of order.slice(0, config.climbTop)) {
+      if (tracker.exhausted() || this.stopped()) return;
+      const key = rowKey(rows, b);
+      if (this.climbed.has(key)) continue;
+      this.climbed.add(key);
+      sim.loadPlacement(rowPlacement(rows, b));
+      tracker.count(climb(sim, tracker.maxEvaluations - tracker.evaluations, undefined, true));
+      tracker.offer(sim);
+    }
   }
 
   private offerElite(key: string, row: Rollout, objective: number): void {
@@ -545,7 +575,7 @@ export class ReinforceTrainer {
   }
 }
 
-/** Uniform over the runnable types; stay with the fresh policy's prior σ(2) ≈ 0.88 (runs, not a type per layer). */
+/** Uniform over the runnable types; stay with the fresh policy's prior (σ(2) ≈ 0.88, more on long chains: `stayOffset`). */
 function uniformParams(limits: ActionLimits): { probs: Float32Array; stay: Float32Array } {
   const { layerCount: L, typeCount: K, runnable } = limits;
   const probs = new Float32Array(L * K);
@@ -554,7 +584,7 @@ function uniformParams(limits: ActionLimits): { probs: Float32Array; stay: Float
     for (let k = 0; k < K; k++) n += runnable[l * K + k];
     for (let k = 0; k < K; k++) probs[l * K + k] = runnable[l * K + k] / Math.max(1, n);
   }
-  return { probs, stay: new Float32Array(L).fill(1 / (1 + Math.exp(-2))) };
+  return { probs, stay: new Float32Array(L).fill(1 / (1 + Math.exp(-(INITIAL_STAY_LOGIT + stayOffset(L))))) };
 }
 
 export function methodName(decoder: DecoderKind): string {
