@@ -75,7 +75,7 @@ export interface ReinforceConfig extends Schedule {
   explore: number;
   /** Ablation: draw from uniform type probabilities and a fixed stay probability instead of the policy (no learning). */
   uniformProposals: boolean;
-  /** Score calls one sample's provisioning may make (Infinity: climb to the end); caps the cost of a sample on long chains. */
+  /** Score calls one sample's provisioning may make (0: climb to the end); caps the cost of a sample on long chains. */
   sampleScores: number;
   /** With capped samples: the batch's best rows that get a full climb. */
   climbTop: number;
@@ -138,7 +138,7 @@ export const DEFAULT_REINFORCE_CONFIG: ReinforceConfig = {
   clipNorm: 1,
   entropyDecayUpdates: 100,
   explore: 0.5,
-  sampleScores: Infinity,
+  sampleScores: 0,
   climbTop: 2,
   uniformProposals: false,
   incumbentFeature: true,
@@ -399,7 +399,7 @@ export class ReinforceTrainer {
     if (cached) return cached;
     const { sim, tracker } = this;
     sim.loadPlacement(rowPlacement(rows, b));
-    const cap = Math.min(tracker.maxEvaluations - tracker.evaluations, this.config.sampleScores);
+    const cap = Math.min(tracker.maxEvaluations - tracker.evaluations, this.config.sampleScores > 0 ? this.config.sampleScores : Infinity);
     tracker.count(climb(sim, cap, undefined, true));
     tracker.offer(sim);
     const result = { feasible: sim.feasible, violation: sim.violation, objective: sim.objectiveValue };
@@ -415,7 +415,7 @@ export class ReinforceTrainer {
    */
   private climbBest(rows: Rollout, rewards: number[]): void {
     const { config, sim, tracker } = this;
-    if (!Number.isFinite(config.sampleScores) || config.climbTop <= 0) return;
+    if (config.sampleScores <= 0 || config.climbTop <= 0) return;
     const order = rewards.map((_, b) => b).sort((a, b) => rewards[b] - rewards[a] || a - b);
     for (const b of order.slice(0, config.climbTop)) {
       if (tracker.exhausted() || this.stopped()) return;
