@@ -383,6 +383,29 @@ function interruptCases(): Case[] {
   ];
 }
 
+/** Two runs on one folder: the second is refused in one line while the first holds it. */
+function lockCases(): Case[] {
+  const dir = fresh('shared');
+  return [
+    {
+      name: 'train twice on one --out at once: the second is refused',
+      args: [],
+      expect: 'reject',
+      mentions: ['in use'],
+      outDirs: [dir],
+      run: async () => {
+        const first = spawn(process.execPath, [BIN, 'train', '--problem', 'toy', '--iterations', '3000', '--no-progress', '--out', dir], { stdio: 'ignore' });
+        const closed = new Promise((r) => first.once('close', r));
+        await new Promise((r) => setTimeout(r, 3000));
+        const second = await placer(['train', '--problem', 'toy', '--quick', '--no-progress', '--out', dir]);
+        first.kill('SIGKILL');
+        await closed;
+        return second;
+      },
+    },
+  ];
+}
+
 function realCases(): Case[] {
   const cases: Case[] = [];
   const devices = join(ROOT, 'profiles', 'local', 'devices.csv');
@@ -472,7 +495,7 @@ function modelCases(): Case[] {
 }
 
 async function main(): Promise<void> {
-  const all = [...csvCases(), ...placementCases(), ...flagCases(), ...problemJsonCases(), ...randomCases(), ...trainCases(), ...killCases(), ...interruptCases(), ...realCases(), ...modelCases()];
+  const all = [...csvCases(), ...placementCases(), ...flagCases(), ...problemJsonCases(), ...randomCases(), ...trainCases(), ...killCases(), ...interruptCases(), ...lockCases(), ...realCases(), ...modelCases()];
   const cases = ONLY ? all.filter((c) => c.name.includes(ONLY)) : all;
   const counts: Record<Outcome, number> = { clean: 0, 'stack trace': 0, hang: 0, 'wrong result': 0, unclear: 0 };
   const notClean: string[] = [];
