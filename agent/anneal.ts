@@ -11,7 +11,7 @@
  * to `finalTemperature` in each of `cycles` equal parts of the budget; the
  * first cycle starts from the best heuristic start, later ones from random states. Every `provisionEvery` steps the
  * current state is provisioned, and at the end the lowest-energy state too;
- * the best placement seen by `isBetter` wins.
+ * the best placement seen by `beats` (agent/tracker.ts) wins.
  */
 import seedrandom from 'seedrandom';
 import type { Problem, Settings } from '../env/problem.js';

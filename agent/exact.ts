@@ -44,6 +44,12 @@ export interface ExactOptions {
   constrained?: boolean;
   /** Stop soon when aborted (the async runner yields to the event loop so the abort can arrive). */
   signal?: AbortSignal;
+  /** Stop (incomplete) rather than create more than this many labels: an evaluation budget. Default Infinity. */
+  maxLabels?: number;
+  /** Stop (incomplete) after expanding this many labels (pruned or not): a deterministic cap on the work. Default Infinity. */
+  maxExpansions?: number;
+  /** Use the relaxation bound (default true). Its tables cost O(L²) time before the first label: off for short capped decodes of long chains. */
+  relaxation?: boolean;
 }
 
 /**
@@ -112,6 +118,8 @@ function* exactSteps(problem: Problem, settings: Settings, options: ExactOptions
   const deadline = constrained && settings.objective === 'cost' ? settings.deadline : Infinity;
   const beamWidth = options.beamWidth ?? Infinity;
   const deadlineAt = options.timeLimitS !== undefined ? started + options.timeLimitS * 1000 : Infinity;
+  const maxLabels = options.maxLabels ?? Infinity;
+  const maxExpansions = options.maxExpansions ?? Infinity;
   const { forwardMs, backwardMs, types } = problem;
   const paramBytes = problem.layers.map((layer) => layer.paramBytes);
   const activationBytes = problem.layers.map((layer) => layer.activationBytes);
@@ -179,7 +187,7 @@ function* exactSteps(problem: Problem, settings: Settings, options: ExactOptions
   const freeUnits = new Float64Array(K);
   // The relaxation may take a quarter of the time left (it pays off on long searches only).
   const relaxationDeadline = deadlineAt === Infinity ? Infinity : performance.now() + (deadlineAt - performance.now()) / 4;
-  const relaxation = goal === 'price' || signal?.aborted
+  const relaxation = goal === 'price' || signal?.aborted || options.relaxation === false
     ? null
     : yield* relaxedTables(problem, M, budget, allowed, options.allowedTypes === undefined, relaxationDeadline, signal);
 
@@ -365,9 +373,11 @@ function* exactSteps(problem: Problem, settings: Settings, options: ExactOptions
   let checks = 0;
   let extensions = 0;
 
-  function insert(label: Label, next: number): void {
+  /** Files `label`; false when the label budget is spent (the label is dropped and the search must stop). */
+  function insert(label: Label, next: number): boolean {
     const bucket = buckets[next * (K + 1) + label.lastType + 1];
-    for (const other of bucket) if (dominates(other, label)) return;
+    for (const other of bucket) if (dominates(other, label)) return true;
+    if (labels >= maxLabels) return false;
     let kept = 0;
     for (let i = 0; i < bucket.length; i++) if (!dominates(label, bucket[i])) bucket[kept++] = bucket[i];
     bucket.length = kept;
@@ -377,6 +387,7 @@ function* exactSteps(problem: Problem, settings: Settings, options: ExactOptions
       incumbent = label.bound;
       best = label;
     }
+    return true;
   }
 
   outer: for (let i = 0; i < L; i++) {
@@ -390,6 +401,11 @@ function* exactSteps(problem: Problem, settings: Settings, options: ExactOptions
       }
       for (const from of bucket) {
         if (from.bound >= incumbent) continue;
+        if (checks >= maxExpansions) {
+          complete = false;
+          cutAt = i;
+          break outer;
+        }
         if (++checks % 8 === 0) {
           const now = performance.now();
           if (now > deadlineAt || signal?.aborted) {
@@ -461,7 +477,11 @@ function* exactSteps(problem: Problem, settings: Settings, options: ExactOptions
               };
               label.bound = lowerBound(label, j + 1);
               if (label.bound >= incumbent) continue;
-              insert(label, j + 1);
+              if (!insert(label, j + 1)) {
+                complete = false;
+                cutAt = i;
+                break outer;
+              }
             }
           }
         }
@@ -671,7 +691,7 @@ const reFind = (value: number) => (Number.isFinite(value) ? value * (1 + 1e-12) 
  */
 export function warmStart(
   problem: Problem, settings: Settings, config: ExactConfig = DEFAULT_EXACT_CONFIG, timeLimitS?: number,
-  goalOptions: Pick<ExactOptions, 'goal' | 'constrained' | 'signal'> = {},
+  goalOptions: Pick<ExactOptions, 'goal' | 'constrained' | 'signal' | 'maxLabels'> = {},
 ): WarmStart {
   return runSync(warmStartSteps(problem, settings, config, timeLimitS, goalOptions));
 }
@@ -680,8 +700,9 @@ interface WarmStart { placement: Placement | null; value: number; labels: number
 
 function* warmStartSteps(
   problem: Problem, settings: Settings, config: ExactConfig, timeLimitS: number | undefined,
-  goalOptions: Pick<ExactOptions, 'goal' | 'constrained' | 'signal'>,
+  goalOptions: Pick<ExactOptions, 'goal' | 'constrained' | 'signal' | 'maxLabels'>,
 ): Steps<WarmStart> {
+  const maxLabels = goalOptions.maxLabels ?? Infinity;
   const started = performance.now();
   let placement: Placement | null = null;
   let value = Infinity;
@@ -689,8 +710,8 @@ function* warmStartSteps(
   let idle = 0;
   for (const beamWidth of config.warmStartBeams) {
     const left = timeLimitS !== undefined ? timeLimitS - (performance.now() - started) / 1000 : undefined;
-    if ((left !== undefined && left <= 0) || goalOptions.signal?.aborted) break;
-    const pass = yield* exactSteps(problem, settings, { ...goalOptions, beamWidth, upperBound: reFind(value), timeLimitS: left });
+    if ((left !== undefined && left <= 0) || goalOptions.signal?.aborted || labels >= maxLabels) break;
+    const pass = yield* exactSteps(problem, settings, { ...goalOptions, beamWidth, upperBound: reFind(value), timeLimitS: left, maxLabels: maxLabels - labels });
     labels += pass.labels;
     if (pass.placement && pass.value < value) {
       placement = pass.placement;
@@ -718,13 +739,15 @@ function* exactSearchSteps(problem: Problem, settings: Settings, options: Search
   const left = () => (options.timeLimitS !== undefined ? Math.max(0, options.timeLimitS - elapsed()) : undefined);
   const trace: TracePoint[] = [];
   const { signal } = options;
-  // The warm start may use half the time limit at most.
-  const warm = yield* warmStartSteps(problem, settings, config, options.timeLimitS !== undefined ? options.timeLimitS / 2 : undefined, { signal });
+  // The warm start may use half the time limit at most; its labels and the DP's count against maxEvaluations.
+  const maxLabels = options.maxEvaluations ?? Infinity;
+  const warm = yield* warmStartSteps(problem, settings, config, options.timeLimitS !== undefined ? options.timeLimitS / 2 : undefined, { signal, maxLabels });
   let labels = warm.labels;
   if (warm.placement) trace.push({ evaluations: labels, seconds: elapsed(), bestObjective: warm.value });
   const exact = yield* exactSteps(problem, settings, {
     upperBound: reFind(warm.value),
     timeLimitS: left(),
+    maxLabels: maxLabels - labels,
     onProgress: options.onProgress,
     signal,
   });

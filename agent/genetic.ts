@@ -4,7 +4,7 @@
  *
  * A *distribution scheme* is a type per layer; layers of one type that follow
  * each other merge into one stage (the short form). Each scheme's adaptive
- * value (fitness) is its simulator score, ranked by `isBetter`: feasible
+ * value (fitness) is its simulator score, ranked by `beats` (agent/tracker.ts): feasible
  * first, then least violation, then objective. Each generation keeps the
  * `elitism` best schemes unchanged and breeds the rest: two parents by
  * tournament selection, one- or two-point crossover over the layer chain,

@@ -145,7 +145,7 @@ export function greedySearcher(overrides: Partial<GreedyConfig> = {}): Searcher 
   };
 }
 
-/** Keeps the `size` best moves by `isBetter`, best first; ties keep the earlier move. */
+/** Keeps the `size` best moves by `beats` (agent/tracker.ts), best first; ties keep the earlier move. */
 function insertShortlist(list: Move[], size: number, move: Move): void {
   let at = list.length;
   while (at > 0 && beats(move.feasible, move.violation, move.objective, list[at - 1].feasible, list[at - 1].violation, list[at - 1].objective)) at--;

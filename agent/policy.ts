@@ -1,7 +1,8 @@
 /**
  * The policy network (tfjs): from the features of a chain (agent/features.ts)
- * to a distribution over types for every layer. No training loop here (that
- * is agent/reinforce.ts) and no file access (agent/policy-io.ts).
+ * to a distribution over types for every layer, and a stay probability per
+ * layer (continue the current stage). No training loop here (agent/rl/), no
+ * loss (agent/rl/loss.ts) and no file access (agent/policy-io.ts).
  *
  * Shape-free by construction, so one trained policy reads problems of any
  * length and any number of types:
@@ -58,6 +59,8 @@ export interface PolicyInputs {
   mask: tf.Tensor2D;
   /** [L, L] |i - j|, for the attention's distance bias (attention only). */
   distance: tf.Tensor2D | null;
+  /** Added to every stay logit: the chain-length prior (see `stayOffset`). */
+  stayOffset: number;
 }
 
 export class PolicyNetwork {
@@ -186,12 +189,8 @@ export class PolicyNetwork {
       layer: tf.tensor2d(features.layer, [L, LAYER_FEATURES]),
       mask: tf.tensor2d(mask, [L, K]),
       distance,
+      stayOffset: stayOffset(L),
     };
-  }
-
-  /** Masked logits [L, K]. Call inside tf.tidy (or dispose the result). */
-  logits(inputs: PolicyInputs): tf.Tensor2D {
-    return this.heads(inputs).logits;
   }
 
   /** Masked type logits [L, K] and stay logits [L] (keep the previous layer's type). Inside tf.tidy. */
@@ -213,7 +212,7 @@ export class PolicyNetwork {
     const z = tf.reshape(tf.matMul(tf.reshape(hidden, [L * K, H]), this.v('head/out')), [L, K]);
     // Masked types: a very negative logit (not -Infinity: 0 × -Infinity would be NaN in the loss).
     const logits = tf.add(tf.mul(z, mask), tf.mul(tf.sub(1, mask), MASKED_LOGIT)) as tf.Tensor2D;
-    const stay = tf.reshape(tf.add(tf.matMul(h, this.v('stay/kernel')), this.v('stay/bias')), [L]) as tf.Tensor1D;
+    const stay = tf.reshape(tf.add(tf.add(tf.matMul(h, this.v('stay/kernel')), this.v('stay/bias')), inputs.stayOffset), [L]) as tf.Tensor1D;
     return { logits, stay };
   }
 
@@ -278,16 +277,11 @@ export class PolicyNetwork {
     return x;
   }
 
-  /** Per-layer probabilities [L × K], row-major (a fresh array; no tensor survives). */
-  probabilities(inputs: PolicyInputs): Float32Array {
-    return this.distribution(inputs).probs;
-  }
-
   /**
-   * The sampling distribution: layer 0 draws from probs[0]; layer l > 0 keeps
-   * the type of layer l - 1 with probability stay[l] (when that type can run
-   * l), else draws from probs[l]. Runs of one type, the shape of good
-   * placements, are then likely from the start.
+   * The network's outputs as arrays: per-layer type probabilities (softmax
+   * over the runnable types) and stay probabilities σ(stay logit). How they
+   * make a placement is agent/rl/actions.ts (a stage continues with
+   * probability stay[l]; a new stage draws its type from probs[l]).
    */
   distribution(inputs: PolicyInputs): { probs: Float32Array; stay: Float32Array } {
     const [probs, stay] = tf.tidy(() => {
@@ -297,34 +291,6 @@ export class PolicyNetwork {
     const out = { probs: Float32Array.from(probs.dataSync() as Float32Array), stay: Float32Array.from(stay.dataSync() as Float32Array) };
     tf.dispose([probs, stay]);
     return out;
-  }
-
-  /**
-   * The REINFORCE loss for one batch of B samples, as a scalar tensor:
-   *   (-(1/B) Σ_b A_b log π(a_b) - entropyCoef Σ_l [H(types at l) + H(stay at l)]) / L
-   * with log π(a_b) = Σ_l log(allowed·σ(s_l)·[a_l = a_{l-1}] + (1 - allowed·σ(s_l))·p_l(a_l)).
-   * `batch.oneHot` [B × L × K], `batch.same` and `batch.stayAllowed` [B × L] (0/1), `batch.advantages` [B].
-   * The mean per-layer type entropy is returned through `entropyOut`.
-   */
-  loss(inputs: PolicyInputs, batch: PolicyBatch, entropyCoef: number, entropyOut?: { value: number }): tf.Scalar {
-    const L = inputs.layerCount;
-    const K = inputs.typeCount;
-    const B = batch.advantages.length;
-    const { logits, stay } = this.heads(inputs);
-    const logp = tf.logSoftmax(logits);
-    const p = tf.exp(logp);
-    const oneHot = tf.tensor3d(batch.oneHot, [B, L, K]);
-    const chosen = tf.sum(tf.mul(oneHot, tf.expandDims(p, 0)), 2); // [B, L]
-    const stayP = tf.expandDims(tf.sigmoid(stay), 0); // [1, L]
-    const allowedStay = tf.mul(tf.tensor2d(batch.stayAllowed, [B, L]), stayP);
-    const prob = tf.add(tf.mul(allowedStay, tf.tensor2d(batch.same, [B, L])), tf.mul(tf.sub(1, allowedStay), chosen));
-    const logProb = tf.sum(tf.log(tf.add(prob, 1e-12)), 1); // [B]
-    const pg = tf.neg(tf.div(tf.sum(tf.mul(tf.tensor1d(batch.advantages), logProb)), B));
-    const typeEntropy = tf.neg(tf.sum(tf.mul(tf.mul(p, logp), inputs.mask)));
-    const q = tf.sigmoid(stay);
-    const stayEntropy = tf.neg(tf.sum(tf.add(tf.mul(q, tf.log(tf.add(q, 1e-12))), tf.mul(tf.sub(1, q), tf.log(tf.add(tf.sub(1, q), 1e-12))))));
-    if (entropyOut) entropyOut.value = (typeEntropy.dataSync()[0] ?? 0) / L;
-    return tf.div(tf.sub(pg, tf.mul(tf.add(typeEntropy, stayEntropy), entropyCoef)), L) as tf.Scalar;
   }
 
   /** The weights by short name (new tensors; the caller disposes them). */
@@ -349,14 +315,6 @@ export class PolicyNetwork {
   }
 }
 
-/** One batch of samples for `loss` (see there). */
-export interface PolicyBatch {
-  oneHot: Float32Array;
-  same: Float32Array;
-  stayAllowed: Float32Array;
-  advantages: Float32Array;
-}
-
 export function disposeInputs(inputs: PolicyInputs): void {
   inputs.pair.dispose();
   inputs.layer.dispose();
@@ -367,7 +325,22 @@ export function disposeInputs(inputs: PolicyInputs): void {
 type InitKind = 'glorot' | 'zeros' | 'small' | 'stay';
 
 /** Initial stay logit: σ(2) ≈ 0.88, so a fresh policy samples a few long runs rather than a type per layer. */
-const INITIAL_STAY_LOGIT = 2;
+export const INITIAL_STAY_LOGIT = 2;
+
+/** Stages a fresh policy samples on a long chain, about (see `stayOffset`). */
+const PRIOR_STAGES = 4;
+
+/**
+ * A fixed offset on the stay logits of an L-layer chain, so that a fresh
+ * policy samples about PRIOR_STAGES stages on a long chain (stay 1 − 4/L)
+ * rather than one every 8 layers (36 stages at 300 layers, each taking a
+ * unit and the budget with it). 0 up to 40 layers.
+ */
+export function stayOffset(L: number): number {
+  if (L <= PRIOR_STAGES) return 0;
+  const p = 1 - PRIOR_STAGES / L;
+  return Math.max(0, Math.log(p / (1 - p)) - INITIAL_STAY_LOGIT);
+}
 
 /** Glorot-uniform (or zeros, or a tenth of Glorot for output layers: a near-uniform first policy) from `rng`. */
 function initial(shape: number[], kind: InitKind, rng: () => number): tf.Tensor {

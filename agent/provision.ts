@@ -12,10 +12,12 @@
  *   pipeline over two units: the bottleneck shrinks, a link appears).
  *
  * - **move the cut** between two neighbouring stages of the same type (free:
- *   a split made before replicas were added is rarely still the best cut).
+ *   a split made before replicas were added is rarely still the best cut),
+ *   or (`climb` with `moveBoundaries`) by up to two layers between stages of
+ *   different types (free too).
  *
  * Every iteration scores every allowed move and applies the one that ranks
- * best by `isBetter` (feasible first, then least violation, then objective):
+ * best by `beats` (agent/tracker.ts) (feasible first, then least violation, then objective):
  * for `time` that is the largest cut in step time, for `cost` it first cuts
  * the step time until the deadline holds (violation), then dollars per step.
  * It stops when no move improves. A move is allowed only while its type has a
@@ -35,6 +37,9 @@ import { readPlacement } from './tracker.js';
 
 /** Cuts tried either side of the balanced cuts when splitting a stage. */
 export const DEFAULT_CUT_WINDOW = 1;
+
+/** How far (layers) a boundary between stages of different types moves in one step. */
+const BOUNDARY_STEPS = 2;
 
 /** A move must cut the objective by at least this fraction: no endless crawl on rounding noise. */
 const MIN_GAIN = 1e-9;
@@ -99,9 +104,11 @@ export function provisionInPlace(
 /**
  * Hill-climbs from whatever placement the simulator holds (see the file
  * comment); returns the score calls made. Exported for searchers that build
- * their own starting placement.
+ * their own starting placement. `moveBoundaries` also moves boundaries
+ * between stages of different types (layers then change type: the agent's
+ * stage-level samples use it; `provision` keeps every layer's type).
  */
-export function climb(sim: Simulator, maxScores = Infinity, cutWindow = DEFAULT_CUT_WINDOW): number {
+export function climb(sim: Simulator, maxScores = Infinity, cutWindow = DEFAULT_CUT_WINDOW, moveBoundaries = false): number {
   const { count, units } = scratchOf(sim);
   const { stageType, stageReplicas, stageFirst, stageLast, settings } = sim;
   const budget = settings.objective === 'time' ? settings.budget : Infinity;
@@ -136,6 +143,33 @@ export function climb(sim: Simulator, maxScores = Infinity, cutWindow = DEFAULT_
         for (let c = first; c < last; c++) {
           if (c === cut || (Math.abs(c - timeCut) > cutWindow && Math.abs(c - memoryCut) > cutWindow)) continue;
           if (used + 1 >= maxScores) break;
+          stageLast[s] = c;
+          stageFirst[s + 1] = c + 1;
+          sim.score();
+          used++;
+          stale = true;
+          if (improves(sim, bestFeasible, bestViolation, bestObjective)) {
+            bestFeasible = sim.feasible;
+            bestViolation = sim.violation;
+            bestObjective = sim.objectiveValue;
+            moveKind = 3;
+            moveStage = s;
+            moveCut = c;
+          }
+        }
+        stageLast[s] = cut;
+        stageFirst[s + 1] = cut + 1;
+      }
+      // Move the boundary with a next stage of another type by one or two
+      // layers either way (free: no unit changes), when the layers that change
+      // stage can run on their new type.
+      if (moveBoundaries && s + 1 < stageCount && stageType[s + 1] !== k) {
+        const cut = stageLast[s];
+        const next = stageType[s + 1];
+        for (let c = cut - BOUNDARY_STEPS; c <= cut + BOUNDARY_STEPS; c++) {
+          if (c === cut || c < stageFirst[s] || c >= stageLast[s + 1]) continue;
+          if (!runsAll(sim, c < cut ? next : k, Math.min(c, cut) + 1, Math.max(c, cut))) continue;
+          if (used + 1 >= maxScores) break scan;
           stageLast[s] = c;
           stageFirst[s + 1] = c + 1;
           sim.score();
@@ -232,6 +266,13 @@ export function climb(sim: Simulator, maxScores = Infinity, cutWindow = DEFAULT_
     used++;
   }
   return used;
+}
+
+/** True when every layer first..last can run on `type`. */
+function runsAll(sim: Simulator, type: number, first: number, last: number): boolean {
+  const K = sim.typeCount;
+  for (let l = first; l <= last; l++) if (Number.isNaN(sim.problem.forwardMs[l * K + type])) return false;
+  return true;
 }
 
 /** A move may not take a placement within the budget over it (for `time`; `budget` is Infinity for `cost`). */

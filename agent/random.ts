@@ -1,7 +1,7 @@
 /**
  * Random search: the floor every other searcher must beat. Each sample gives
  * every layer a type drawn uniformly among those that can run it, and is then
- * provisioned (agent/provision.ts); the best by `isBetter` is kept.
+ * provisioned (agent/provision.ts); the best by `beats` (agent/tracker.ts) is kept.
  */
 import seedrandom from 'seedrandom';
 import type { Problem, Settings } from '../env/problem.js';

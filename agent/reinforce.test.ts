@@ -6,8 +6,8 @@ import { DEFAULT_SETTINGS, type Settings } from '../env/problem.js';
 import { bundledProblem } from '../env/bundled.js';
 import { exactSearcher } from './exact.js';
 import { placementJson } from './export.js';
-import { DEFAULT_REINFORCE_CONFIG, ReinforceTrainer, centredRanks, reinforceSearcher } from './reinforce.js';
-import { syntheticProblem } from './synthetic.js';
+import { syntheticProblem } from '../profiles/synthetic.js';
+import { DEFAULT_REINFORCE_CONFIG, ReinforceTrainer, centredRanks, reinforceSearcher, withLearningRate } from './reinforce.js';
 
 function toy() {
   const { files, defaults } = bundledProblem('toy');
@@ -26,14 +26,14 @@ test('RL alone solves the toy problem to its hand-known optimum (120 ms, profile
   const { problem, settings } = toy();
   const exact = await exactSearcher.search(problem, settings, { seed: 1 });
   assert.equal(exact.objective, 120);
-  // No warm start: the policy's samples must find it.
-  const result = await reinforceSearcher({ warmStart: false, batchSize: 16 }).search(problem, settings, { seed: 2, maxEvaluations: 5000 });
+  // The policy alone (no exact solver, no heuristic start): its samples must find it.
+  const result = await reinforceSearcher({ batchSize: 16, idleRestarts: 3 }).search(problem, settings, { seed: 2, maxEvaluations: 5000 });
   assert.equal(result.feasible, true);
   assert.equal(result.objective, 120);
 });
 
 test('same seed and iterations give the same placement.json; the seed matters to the samples', async () => {
-  const problem = syntheticProblem(12, 3);
+  const problem = syntheticProblem({ layers: 12, types: 3, seed: 3 });
   const settings: Settings = { ...DEFAULT_SETTINGS, budget: 6 };
   const run = async (seed: number) => {
     const trainer = new ReinforceTrainer(problem, settings, { ...DEFAULT_REINFORCE_CONFIG, batchSize: 16 }, { seed, iterations: 6 });
@@ -51,7 +51,7 @@ test('same seed and iterations give the same placement.json; the seed matters to
 });
 
 test('an update leaks no tensor', async () => {
-  const problem = syntheticProblem(10, 1);
+  const problem = syntheticProblem({ layers: 10, types: 3, seed: 1 });
   const trainer = new ReinforceTrainer(problem, { ...DEFAULT_SETTINGS, budget: 8 }, { ...DEFAULT_REINFORCE_CONFIG, batchSize: 8 }, { seed: 3, iterations: 3 });
   trainer.update(); // the first update creates Adam's slots
   const before = tf.memory().numTensors;
@@ -76,3 +76,30 @@ test('placement.json has the keys of README "Reading the output", and violations
   assert.ok((broke.violations ?? []).some((v) => v.includes('over the budget')));
 });
 
+
+test('learning rate 0 in every schedule freezes the policy (its samples still score)', async () => {
+  const problem = syntheticProblem({ layers: 10, types: 3, seed: 1 });
+  const config = withLearningRate({ ...DEFAULT_REINFORCE_CONFIG, batchSize: 8 }, 0);
+  assert.ok([config, ...config.restartSchedules].every((s) => s.learningRate === 0));
+  const trainer = new ReinforceTrainer(problem, { ...DEFAULT_SETTINGS, budget: 8 }, config, { seed: 3, iterations: 3 });
+  const before = trainer.policy.weights();
+  trainer.update();
+  trainer.update();
+  const after = trainer.policy.weights();
+  for (const name of Object.keys(before)) assert.deepEqual(Array.from(after[name].dataSync()), Array.from(before[name].dataSync()), name);
+  assert.ok(trainer.tracker.evaluations > 0);
+  tf.dispose([...Object.values(before), ...Object.values(after)]);
+  trainer.dispose();
+});
+
+test('an aborted signal stops training at 300 layers within seconds, with the best so far', async () => {
+  const problem = syntheticProblem({ layers: 300, types: 8, seed: 5 });
+  const stop = new AbortController();
+  const started = performance.now();
+  setTimeout(() => stop.abort(), 300);
+  for (const decoder of ['none', 'dp'] as const) {
+    const result = await reinforceSearcher({ decoder, batchSize: 8 }).search(problem, { ...DEFAULT_SETTINGS, budget: 30 }, { seed: 1, signal: stop.signal });
+    assert.equal(result.placement[result.placement.length - 1].last, 299);
+  }
+  assert.ok((performance.now() - started) / 1000 < 10);
+});

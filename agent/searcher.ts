@@ -60,16 +60,3 @@ export interface Searcher {
   readonly name: string;
   search(problem: Problem, settings: Settings, options: SearchOptions): Promise<SearchResult>;
 }
-
-/** Scores compare feasible first, then by how little they violate, then by objective. */
-export interface Score {
-  feasible: boolean;
-  violation: number;
-  objective: number;
-}
-
-export function isBetter(a: Score, b: Score): boolean {
-  if (a.feasible !== b.feasible) return a.feasible;
-  if (!a.feasible) return a.violation < b.violation;
-  return a.objective < b.objective;
-}

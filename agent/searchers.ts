@@ -1,6 +1,7 @@
 /**
  * The registry of searchers by name, for the CLI (`solve --method NAME`) and
  * the experiments. Each entry builds a searcher with its default config.
+ * `reinforce` is the policy alone; `reinforce-dp` adds exact decodes.
  */
 import { annealSearcher } from './anneal.js';
 import { exactSearcher } from './exact.js';
@@ -17,6 +18,7 @@ const FACTORIES = {
   genetic: () => geneticSearcher(),
   exact: () => exactSearcher,
   reinforce: () => reinforceSearcher(),
+  'reinforce-dp': () => reinforceSearcher({ decoder: 'dp' }),
 } satisfies Record<string, () => Searcher>;
 
 export type SearcherName = keyof typeof FACTORIES;

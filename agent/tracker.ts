@@ -1,7 +1,7 @@
 /**
  * The bookkeeping every sampling searcher shares: counting simulator
  * evaluations, the stop rule (`maxEvaluations`, `timeLimitS`), the best
- * placement so far ranked by `isBetter`, the trace of improvements and the
+ * placement so far ranked by `beats`, the trace of improvements and the
  * throttled `onProgress` calls. Searchers keep their own loop; this keeps the
  * rules identical between them, so benchmark numbers compare like with like.
  *
@@ -10,7 +10,7 @@
  * so without it a search is a pure function of (problem, settings, seed).
  */
 import { performance } from 'node:perf_hooks';
-import type { Placement } from '../env/problem.js';
+import { canRun, type Placement } from '../env/problem.js';
 import type { Simulator } from '../env/simulate.js';
 import type { SearchOptions, SearchResult, TracePoint } from './searcher.js';
 
@@ -147,7 +147,7 @@ export class SearchTracker {
 }
 
 /**
- * `isBetter` on unpacked numbers (no object per comparison): feasible first,
+ * The ranking of placements, on unpacked numbers (no object per comparison): feasible first,
  * then less violation, then a lower objective. Strict, so the first of equals wins.
  */
 export function beats(
@@ -183,7 +183,7 @@ export function runnableTypes(sim: Simulator): Int32Array[] {
   const lists: Int32Array[] = [];
   for (let l = 0; l < layerCount; l++) {
     const types: number[] = [];
-    for (let k = 0; k < typeCount; k++) if (!Number.isNaN(problem.forwardMs[l * typeCount + k])) types.push(k);
+    for (let k = 0; k < typeCount; k++) if (canRun(problem, l, k)) types.push(k);
     lists.push(Int32Array.from(types));
   }
   return lists;

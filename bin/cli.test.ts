@@ -218,3 +218,16 @@ test('validate refuses, before any thread starts: bad microBatches, too many rep
   writeFileSync(join(dir, 'validation.json'), '{}');
   refused(validate(), /validation\.json exists \(an earlier validation\): give --force/);
 });
+
+test('train --decoder dp --max-evaluations N: method reinforce-dp, never more than N evaluations; --learning-rate is checked', () => {
+  const { dir, args } = problemDir();
+  const out = join(dir, 'dp');
+  const ok = placer('train', ...args, '--budget', '7', '--decoder', 'dp', '--max-evaluations', '400', '--learning-rate', '0', '--out', out, '--no-progress');
+  assert.equal(ok.code, 0, ok.stderr);
+  const written = JSON.parse(readFileSync(join(out, 'placement.json'), 'utf8'));
+  assert.equal(written.method, 'reinforce-dp');
+  assert.ok(written.evaluations <= 400, String(written.evaluations));
+  const bad = placer('train', ...args, '--learning-rate', '-1', '--out', join(dir, 'x'));
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--learning-rate must be a number >= 0/);
+});

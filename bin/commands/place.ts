@@ -43,7 +43,7 @@ export function register(program: Command): void {
       const { policy } = await loadPolicy(options.policy);
       log(`policy ${options.policy}: ${policy.config.encoder} encoder, ${policy.parameterCount} weights`);
       // Zero-shot first (always reported), then the optional fine-tuning.
-      const config = { ...DEFAULT_REINFORCE_CONFIG, polish: false };
+      const config = { ...DEFAULT_REINFORCE_CONFIG, decoder: options.decoder ?? 'none' };
       const zeroTrainer = new ReinforceTrainer(loaded.problem, loaded.settings, config, { seed: options.seed, iterations: 0, policy });
       const zero = zeroTrainer.zeroShot();
       const what = (x: number) => (loaded.settings.objective === 'cost' ? `${x.toExponential(4)} $/step` : `${x.toFixed(3)} ms/step`);

@@ -29,8 +29,11 @@ import { certifiedPlacementJson } from '../../agent/export.js';
 import { ENCODER_KINDS, type EncoderKind, type PolicyNetwork } from '../../agent/policy.js';
 import { savePolicyFolder } from '../../agent/policy-io.js';
 import {
+  DECODER_KINDS,
   DEFAULT_REINFORCE_CONFIG,
   ReinforceTrainer,
+  withLearningRate,
+  type DecoderKind,
   type HistoryRow,
   type ReinforceConfig,
 } from '../../agent/reinforce.js';
@@ -49,7 +52,8 @@ export interface TrainCommandOptions extends ProblemOptions {
   backend: string;
   encoder?: EncoderKind;
   batchSize?: number;
-  polish: boolean;
+  decoder: DecoderKind;
+  learningRate?: number;
   quick?: boolean;
   progress: boolean;
 }
@@ -77,7 +81,12 @@ export function addTrainingOptions(command: Command): Command {
     .option('--backend <name>', 'tfjs backend: auto, cpu, wasm, tensorflow, tensorflow-gpu', 'auto')
     .addOption(new Option('--encoder <kind>', `chain encoder of a new policy (default ${DEFAULT_REINFORCE_CONFIG.policy.encoder ?? 'conv'})`).choices([...ENCODER_KINDS]))
     .option('--batch-size <n>', `sampled placements per update (default ${DEFAULT_REINFORCE_CONFIG.batchSize})`, positiveInteger('--batch-size', 10_000))
-    .option('--no-polish', 'skip the final local-search polish (RL alone)')
+    .addOption(new Option('--decoder <kind>', 'none: the policy alone (method reinforce); dp: plus exact decodes of its best placement (method reinforce-dp), every label counted as an evaluation').choices([...DECODER_KINDS]).default('none'))
+    .option('--learning-rate <x>', 'learning rate of every schedule (0 freezes the policy)', (v) => {
+      const n = /^\s*[0-9.eE+-]+\s*$/.test(v) ? Number(v) : NaN;
+      if (!Number.isFinite(n) || n < 0) throw new UserError(`--learning-rate must be a number >= 0, got "${v}"`);
+      return n;
+    })
     .option('--no-progress', 'no progress bar on stderr')
     .option('--quick', 'a smoke run: 5 updates of 8 samples');
 }
@@ -137,13 +146,14 @@ export async function trainCommand(
   await selectBackend(options.backend, log);
 
   let config: ReinforceConfig = resumed
-    ? { ...resumed.record.config, polish: options.polish }
+    ? resumed.record.config
     : {
         ...DEFAULT_REINFORCE_CONFIG,
         policy: { ...DEFAULT_REINFORCE_CONFIG.policy, ...(options.encoder ? { encoder: options.encoder } : {}) },
         ...(options.batchSize ? { batchSize: options.batchSize } : {}),
-        polish: options.polish,
+        decoder: options.decoder ?? 'none',
       };
+  if (options.learningRate !== undefined && !resumed) config = withLearningRate(config, options.learningRate);
   let iterations = options.iterations ?? (resumed && options.timeLimit === undefined && options.maxEvaluations === undefined ? resumed.record.iterations : undefined);
   if (options.quick && !resumed) {
     config = { ...config, batchSize: 8 };
@@ -170,10 +180,10 @@ export async function trainCommand(
     maxEvaluations,
     checkpointEvery: options.checkpointEvery,
   };
-  let stopRequested = false;
+  const stop = new AbortController();
   const onSigint = () => {
-    if (stopRequested) process.exit(130);
-    stopRequested = true;
+    if (stop.signal.aborted) process.exit(130);
+    stop.abort();
     log('Ctrl-C: stopping after this update, checkpointing and exporting the best (Ctrl-C again to quit now)');
   };
   process.on('SIGINT', onSigint);
@@ -188,7 +198,7 @@ export async function trainCommand(
     timeLimitS,
     policy,
     resume: resumed?.record.state,
-    shouldStop: () => stopRequested,
+    signal: stop.signal,
     onIteration: async (row, t) => {
       history.add(historyLine(row));
       bar.update(row);

@@ -76,29 +76,3 @@ export async function checkCatalogueBackends(types: readonly DeviceType[], used?
     }
   }
 }
-
-let picked: string | undefined;
-
-/**
- * The fastest backend present, in the order tfjs-node-gpu, tfjs-node, wasm,
- * cpu; activates it and says once (on stderr) which one and why.
- */
-export async function pickFastestBackend(): Promise<string> {
-  if (picked !== undefined) {
-    await useBackend(picked);
-    return picked;
-  }
-  const skipped: string[] = [];
-  for (const backend of ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']) {
-    try {
-      await useBackend(backend);
-      picked = backend;
-      const why = skipped.length > 0 ? `; faster ones are missing: ${skipped.join(', ')}` : '';
-      process.stderr.write(`placer: tfjs backend "${backend}" (${BACKEND_PACKAGES[backend]})${why}\n`);
-      return backend;
-    } catch {
-      skipped.push(BACKEND_PACKAGES[backend]);
-    }
-  }
-  throw new Error('no tfjs backend could be loaded, not even cpu');
-}

@@ -1,21 +1,21 @@
 /**
  * Baseline benchmark: every sampling searcher on the same seeded 60-layer
- * synthetic problem with the same evaluation budget, for both objectives.
+ * synthetic problem (profiles/synthetic.ts) with the same evaluation budget, for both objectives.
  * Prints the objective each reaches and the seconds it takes.
  *
- *   npm run bench:baselines            (or: node dist/agent/baselines.bench.js [evaluations] [seed])
+ *   npm run bench:baselines            (or: node dist/experiments/bench/baselines.bench.js [evaluations] [seed])
  */
-import type { Settings } from '../env/problem.js';
-import { DEFAULT_SETTINGS } from '../env/problem.js';
-import { SEARCHER_NAMES, searcherByName } from './searchers.js';
-import { syntheticProblem } from './synthetic.js';
+import type { Settings } from '../../env/problem.js';
+import { DEFAULT_SETTINGS } from '../../env/problem.js';
+import { SEARCHER_NAMES, searcherByName } from '../../agent/searchers.js';
+import { syntheticProblem } from '../../profiles/synthetic.js';
 
 const BASELINES = ['random', 'greedy', 'anneal', 'genetic'];
 
 async function main(): Promise<void> {
   const maxEvaluations = Number(process.argv[2] ?? 100_000);
   const seed = Number(process.argv[3] ?? 1);
-  const problem = syntheticProblem(60, 7);
+  const problem = syntheticProblem({ layers: 60, types: 4, seed: 7 });
   const cases: Array<[string, Settings]> = [
     ['time, budget 12 $/h', { ...DEFAULT_SETTINGS, objective: 'time', budget: 12 }],
     ['cost, deadline 1500 ms', { ...DEFAULT_SETTINGS, objective: 'cost', deadline: 1500 }],

@@ -1,0 +1,609 @@
+/**
+ * The training loop (collect → score → update), with the simulator as the
+ * environment. One iteration ("update"):
+ *  1. one forward pass gives the stage distribution (agent/rl/actions.ts);
+ *  2. `batchSize` rows are drawn (seeded generator), each respecting unit
+ *     counts and the budget as it is drawn: half from the policy, half
+ *     (`explore`) from uniform proposals, learnt from as the policy's own;
+ *  3. each row is provisioned (agent/provision.ts `climb`: replicas, splits,
+ *     cut and boundary moves) and scored; rows seen before come from a
+ *     cache, free;
+ *  4. reward: r = scale / objective when feasible (> 0), -violation when not,
+ *     so every feasible placement ranks above every infeasible one. The
+ *     advantage is the centred rank of r in the batch (the batch is its own
+ *     baseline; the step size does not depend on the objective's scale);
+ *  5. self-imitation: the `eliteSize` best distinct rows found so far join
+ *     the batch (with their rewards, re-labelled under the current policy),
+ *     so the policy keeps being pulled to the best it has found;
+ *  6. `epochs` PPO-clipped Adam steps on the batch (agent/rl/learner.ts),
+ *     entropy bonus decaying geometrically per (re)start.
+ * When the policy has converged (every sample cached for `patience` updates)
+ * or after `restartAfter` updates, a fresh policy (next seed) restarts with
+ * the next schedule; the best placement, the elite and the incumbent feature
+ * carry over. Nothing but the policy's own samples is scored.
+ *
+ * `decoder: 'dp'` (the `reinforce-dp` method) adds exact decodes
+ * (agent/rl/exact-decode.ts): every `refineEvery` updates and at the end, the
+ * exact solver re-optimises the best placement within the policy's mask (the
+ * types it finds likeliest at each layer), then within a window of the types
+ * the best uses; their labels count against the same evaluation budget.
+ *
+ * No wall-clock decision when `iterations` (or `maxEvaluations`) bounds the
+ * run: same seed, same placement.
+ */
+import * as tf from '@tensorflow/tfjs';
+import seedrandom from 'seedrandom';
+import { assignmentOf, type Placement, type Problem, type Settings } from '../../env/problem.js';
+import { Simulator } from '../../env/simulate.js';
+import { chainFeatures, setIncumbent, type ChainFeatures } from '../features.js';
+import { INITIAL_STAY_LOGIT, PolicyNetwork, disposeInputs, stayOffset, type PolicyConfig, type PolicyInputs } from '../policy.js';
+import { climb } from '../provision.js';
+import type { SearchOptions, SearchResult } from '../searcher.js';
+import { SearchTracker } from '../tracker.js';
+import { StageDistribution, actionLimits, concatRollouts, pickRows, rowKey, rowPlacement, type ActionLimits, type Rollout } from './actions.js';
+import { ExactDecoder, typesMask, windowMask } from './exact-decode.js';
+import { Learner } from './learner.js';
+
+export type DecoderKind = 'none' | 'dp';
+export const DECODER_KINDS: readonly DecoderKind[] = ['none', 'dp'];
+
+export interface Schedule {
+  learningRate: number;
+  entropyStart: number;
+  entropyEnd: number;
+}
+
+export interface ReinforceConfig extends Schedule {
+  /** `none`: the policy alone (`reinforce`); `dp`: with exact decodes (`reinforce-dp`). */
+  decoder: DecoderKind;
+  policy: Partial<PolicyConfig>;
+  /** Sampled rows per update. */
+  batchSize: number;
+  /** PPO epochs per batch and ratio clip. */
+  epochs: number;
+  ppoClip: number;
+  /** Global-norm gradient clipping. */
+  clipNorm: number;
+  /** Updates over which the entropy bonus decays from start to end, counted from the (re)start. */
+  entropyDecayUpdates: number;
+  /**
+   * Exploration: this share of every batch is drawn from uniform proposals
+   * (uniform types, the fresh policy's stay prior) instead of the policy, and
+   * learnt from as the policy's own samples (ratio 1 at the first epoch), as
+   * ε-greedy explores: the policy cannot collapse onto its first basin.
+   */
+  explore: number;
+  /** Ablation: draw from uniform type probabilities and a fixed stay probability instead of the policy (no learning). */
+  uniformProposals: boolean;
+  /** Score calls one sample's provisioning may make (0: climb to the end); caps the cost of a sample on long chains. */
+  sampleScores: number;
+  /** With capped samples: the batch's best rows that get a full climb. */
+  climbTop: number;
+  /** Show the best placement so far to the policy as an input feature (the "present duration" to beat). */
+  incumbentFeature: boolean;
+  /** Best distinct rows replayed in every update (self-imitation); 0: none. */
+  eliteSize: number;
+  /** Keep the elite over a restart (else the new policy starts free of the old one's best). */
+  keepElite: boolean;
+  /** Updates when neither iterations, maxEvaluations nor timeLimitS is given. */
+  defaultIterations: number;
+  /** Updates in a row that sample nothing new before the policy counts as converged. */
+  patience: number;
+  /** Schedules of the restarted policies, cycled; empty: stop at convergence. */
+  restartSchedules: Schedule[];
+  /** Restart after this many updates of one policy even when it has not converged. */
+  restartAfter: number;
+  /** Without --iterations: stop after this many restarts in a row that did not improve the best. */
+  idleRestarts: number;
+  /** dp: the window decode allows at each layer the types used within ±refineWindow × L layers. */
+  refineWindow: number;
+  /** dp: window-decode passes at the end (each from the previous result). */
+  refinePasses: number;
+  /** dp: every this many updates, decode within the policy's mask (below) and then a window of the best (0: never). */
+  refineEvery: number;
+  /**
+   * dp: the policy's mask: at each layer, the `maskTypes` types the policy
+   * finds likeliest there, plus the best placement's type. The policy learns
+   * which (layer, type) pairs the exact solver searches over.
+   */
+  maskTypes: number;
+  /**
+   * dp: labels × layers one exact decode may spend at most: a label costs work
+   * in proportion to the chain's length, so each decode takes about as long at
+   * any size (a second or two here), and Ctrl-C is seen between decodes.
+   */
+  decodeWork: number;
+  /**
+   * dp: labels kept per (layer, last type) in a decode: Infinity is the exact
+   * DP within the mask; a few give a beam search, which reaches the last layer
+   * (a placement) within a small label budget where a capped exact pass stops
+   * half-way with nothing. Used on chains longer than `exactDecodeLayers`;
+   * shorter ones get the exact DP (it completes within the cap there).
+   */
+  decodeBeam: number;
+  exactDecodeLayers: number;
+  /** dp: share of a finite evaluation budget kept for the final decodes. */
+  decodeShare: number;
+}
+
+export const DEFAULT_REINFORCE_CONFIG: ReinforceConfig = {
+  decoder: 'none',
+  policy: {},
+  batchSize: 32,
+  learningRate: 0.01,
+  entropyStart: 0.05,
+  entropyEnd: 0.005,
+  epochs: 4,
+  ppoClip: 0.2,
+  clipNorm: 1,
+  entropyDecayUpdates: 100,
+  explore: 0.5,
+  sampleScores: 0,
+  climbTop: 2,
+  uniformProposals: false,
+  incumbentFeature: true,
+  eliteSize: 4,
+  keepElite: true,
+  defaultIterations: 300,
+  patience: 10,
+  restartSchedules: [
+    { learningRate: 0.01, entropyStart: 0.1, entropyEnd: 0.01 },
+    { learningRate: 0.005, entropyStart: 0.3, entropyEnd: 0.03 },
+    { learningRate: 0.02, entropyStart: 0.03, entropyEnd: 0.003 },
+  ],
+  restartAfter: 150,
+  idleRestarts: 30,
+  refineWindow: 0.1,
+  refinePasses: 4,
+  refineEvery: 20,
+  maskTypes: 2,
+  decodeWork: 6_000_000,
+  decodeBeam: 8,
+  exactDecodeLayers: 150,
+  decodeShare: 0.2,
+};
+
+/** One row of history.csv. */
+export interface HistoryRow {
+  iteration: number;
+  meanReward: number;
+  bestReward: number;
+  feasibleShare: number;
+  entropy: number;
+  /** Objective of the best feasible placement so far (NaN when none). */
+  bestObjective: number;
+  evaluations: number;
+  seconds: number;
+}
+
+export interface TrainOptions extends SearchOptions {
+  /** Updates to run (deterministic stop). */
+  iterations?: number;
+  /** Start from this policy (transfer, resume); a fresh one from the seed otherwise. The trainer does not dispose it. */
+  policy?: PolicyNetwork;
+  /** After every update. */
+  onIteration?: (row: HistoryRow, trainer: ReinforceTrainer) => void | Promise<void>;
+  /** Continue a checkpointed run. */
+  resume?: TrainerState;
+}
+
+/** What a checkpoint needs besides the policy's weights. */
+export interface TrainerState {
+  iteration: number;
+  rngState: seedrandom.State.Alea;
+  evaluations: number;
+  best: Placement | null;
+  bestFeasible: boolean;
+  bestViolation: number;
+  bestObjective: number;
+  rewardScale: number;
+  /** Restarts so far and the update at which the current policy started. */
+  restarts?: number;
+  restartIteration?: number;
+}
+
+interface Scored {
+  feasible: boolean;
+  violation: number;
+  objective: number;
+}
+
+const REWARD_SCALE_FALLBACK = 1;
+
+export class ReinforceTrainer {
+  readonly sim: Simulator;
+  readonly tracker: SearchTracker;
+  policy: PolicyNetwork;
+  learner: Learner;
+  /** Restarts so far (0: the first policy) and the update at which the current policy started. */
+  restarts = 0;
+  restartIteration = 0;
+  readonly history: HistoryRow[] = [];
+  iteration = 0;
+  private ownsPolicy: boolean;
+  private readonly features: ChainFeatures;
+  private readonly limits: ActionLimits;
+  private inputs: PolicyInputs;
+  private rng: seedrandom.StatefulPRNG<seedrandom.State.Alea>;
+  private readonly cache = new Map<string, Scored>();
+  /** Rows given a full climb (see `climbBest`). */
+  private readonly climbed = new Set<string>();
+  private rewardScale = REWARD_SCALE_FALLBACK;
+  /** The best distinct feasible rows so far (at most eliteSize), best first. */
+  private readonly elite: Array<{ key: string; row: Rollout; objective: number }> = [];
+  private readonly decoder: ExactDecoder | null;
+  private incumbentKey = '';
+
+  constructor(
+    readonly problem: Problem,
+    readonly settings: Settings,
+    readonly config: ReinforceConfig,
+    readonly options: TrainOptions,
+  ) {
+    if (options.seed === 0) throw new Error('reinforce: seed 0 is reserved (tfjs reads it as "no seed"); use another');
+    this.sim = new Simulator(problem, settings);
+    const bounded = options.iterations !== undefined;
+    this.tracker = new SearchTracker(
+      methodName(config.decoder),
+      bounded && options.maxEvaluations === undefined ? { ...options, maxEvaluations: Infinity } : options,
+      Infinity,
+    );
+    this.ownsPolicy = options.policy === undefined;
+    this.policy = options.policy ?? PolicyNetwork.create(config.policy, options.seed);
+    this.learner = new Learner(this.learnerConfig());
+    this.rng = seedrandom.alea(`reinforce:${options.seed}`, { state: true });
+    this.limits = actionLimits(problem, settings);
+    this.features = chainFeatures(problem, settings);
+    this.inputs = this.policy.inputs(this.features);
+    this.decoder = config.decoder === 'dp'
+      ? new ExactDecoder(problem, settings, this.sim, this.tracker, Math.max(1000, Math.floor(config.decodeWork / problem.layers.length)), options.timeLimitS, problem.layers.length > config.exactDecodeLayers ? config.decodeBeam : Infinity)
+      : null;
+    if (options.resume) this.restore(options.resume);
+  }
+
+  /** The loop, then (dp) the final exact decodes; the best placement found. */
+  async run(): Promise<SearchResult> {
+    const { config, options, tracker } = this;
+    const iterations = options.iterations ?? (options.maxEvaluations === undefined && options.timeLimitS === undefined ? config.defaultIterations : Infinity);
+    const reserve = this.decoder && Number.isFinite(tracker.maxEvaluations) ? Math.floor(tracker.maxEvaluations * config.decodeShare) : 0;
+    let stale = 0;
+    let idle = 0;
+    let bestAtRestart = tracker.bestFeasible ? tracker.bestObjective : Infinity;
+    while (this.iteration < iterations) {
+      // Stop when asked, but only once something is scored: a search always returns a placement.
+      if (this.stopped() && tracker.best !== null) break;
+      if (this.iteration > 0 && (this.decoder ? tracker.wrapUp(reserve) : tracker.exhausted())) break;
+      const before = tracker.evaluations;
+      const row = this.update();
+      stale = tracker.evaluations === before ? stale + 1 : 0;
+      if (stale >= config.patience || this.iteration - this.restartIteration >= config.restartAfter) {
+        const bestNow = tracker.bestFeasible ? tracker.bestObjective : Infinity;
+        idle = bestNow < bestAtRestart ? 0 : idle + 1;
+        bestAtRestart = bestNow;
+        if (options.iterations === undefined && (config.restartSchedules.length === 0 || idle >= config.idleRestarts)) break;
+        if (config.restartSchedules.length > 0) this.restart();
+        stale = 0;
+      }
+      if (this.decoder && config.refineEvery > 0 && this.iteration % config.refineEvery === 0) {
+        this.policyMaskDecode();
+        this.windowDecodeBest(1);
+      }
+      if (options.onIteration) await options.onIteration(row, this);
+      // Let signal handlers (Ctrl-C) and timers run between updates.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (this.decoder) await this.finalDecode();
+    return tracker.result();
+  }
+
+  private stopped(): boolean {
+    return this.options.signal?.aborted === true;
+  }
+
+  private learnerConfig(): { learningRate: number; epochs: number; clip: number; clipNorm: number } {
+    const { config } = this;
+    return { learningRate: this.schedule().learningRate, epochs: config.epochs, clip: config.ppoClip, clipNorm: config.clipNorm };
+  }
+
+  /** The schedule of the current (re)start: the config's own first, then the restart schedules in turn. */
+  schedule(): Schedule {
+    const { config } = this;
+    if (this.restarts === 0 || config.restartSchedules.length === 0) return config;
+    return config.restartSchedules[(this.restarts - 1) % config.restartSchedules.length];
+  }
+
+  /** A fresh policy (seed from the run's seed and the restart count) with the next schedule; the best placement and the elite stay. */
+  restart(): void {
+    this.restarts++;
+    this.restartIteration = this.iteration;
+    if (!this.config.keepElite) this.elite.length = 0;
+    this.replacePolicy(PolicyNetwork.create(this.config.policy, this.options.seed * 1009 + this.restarts));
+  }
+
+  private replacePolicy(policy: PolicyNetwork): void {
+    disposeInputs(this.inputs);
+    this.learner.dispose();
+    if (this.ownsPolicy) this.policy.dispose();
+    this.policy = policy;
+    this.ownsPolicy = true;
+    this.learner = new Learner(this.learnerConfig());
+    this.inputs = this.policy.inputs(this.features);
+  }
+
+  /** The current stage distribution (one forward pass). */
+  distribution(): StageDistribution {
+    if (this.config.uniformProposals) return new StageDistribution(uniformParams(this.limits), this.limits);
+    return new StageDistribution(this.policy.distribution(this.inputs), this.limits);
+  }
+
+  /** One update (sample, score, PPO epochs); returns its history row. */
+  update(): HistoryRow {
+    const { config, tracker } = this;
+    const dist = this.distribution();
+    const explored = config.uniformProposals ? 0 : Math.round(config.batchSize * config.explore);
+    let rows = dist.sample(config.batchSize - explored, this.rng);
+    if (explored > 0) {
+      const uniform = new StageDistribution(uniformParams(this.limits), this.limits).sample(explored, this.rng);
+      dist.relabel(uniform);
+      rows = concatRollouts([rows, uniform]);
+    }
+    const rewards: number[] = [];
+    let feasible = 0;
+    for (let b = 0; b < rows.size; b++) {
+      if (tracker.best !== null && (this.stopped() || tracker.exhausted())) break;
+      const key = rowKey(rows, b);
+      const result = this.score(rows, b, key);
+      if (result.feasible) feasible++;
+      rewards.push(this.reward(result));
+    }
+    const scored = rewards.length;
+    this.climbBest(rows, rewards);
+    const batch = scored === rows.size ? rows : pickRows(rows, Array.from({ length: scored }, (_, i) => i));
+    const elite = this.elite.length > 0 ? concatRollouts(this.elite.map((e) => e.row)) : null;
+    if (elite) dist.relabel(elite);
+    const all = elite ? concatRollouts([batch, elite]) : batch;
+    const allRewards = elite ? [...rewards, ...this.elite.map((e) => this.rewardScale / e.objective)] : rewards;
+    const { entropyStart, entropyEnd } = this.schedule();
+    const progress = Math.min(1, (this.iteration - this.restartIteration) / Math.max(1, config.entropyDecayUpdates));
+    const entropyCoef = entropyStart * Math.pow(entropyEnd / entropyStart, progress);
+    // Out of time or budget: the samples are scored and offered; an update now could not change the result.
+    const learn = !(tracker.exhausted() || this.stopped());
+    const entropy = learn && all.size >= 2 && !config.uniformProposals
+      ? this.learner.update(this.policy, this.inputs, all, Float32Array.from(centredRanks(allRewards)), entropyCoef)
+      : this.learner.entropy(this.policy, this.inputs);
+    this.refreshIncumbent();
+    this.iteration++;
+    const meanReward = scored > 0 ? rewards.reduce((a, r) => a + r, 0) / scored : NaN;
+    const row: HistoryRow = {
+      iteration: this.iteration,
+      meanReward,
+      bestReward: scored > 0 ? Math.max(...rewards) : NaN,
+      feasibleShare: scored > 0 ? feasible / scored : 0,
+      entropy,
+      bestObjective: tracker.bestFeasible ? tracker.bestObjective : NaN,
+      evaluations: tracker.evaluations,
+      seconds: tracker.seconds(),
+    };
+    this.history.push(row);
+    tracker.count(0, { 'charts/mean_reward': meanReward, 'charts/feasible_share': row.feasibleShare, 'losses/entropy': entropy });
+    return row;
+  }
+
+  private reward(result: Scored): number {
+    return result.feasible ? this.rewardScale / result.objective : -result.violation;
+  }
+
+  /** Provisions and scores row `b` (once per distinct row), offers it to the tracker and the elite. */
+  private score(rows: Rollout, b: number, key: string): Scored {
+    const cached = this.cache.get(key);
+    if (cached) return cached;
+    const { sim, tracker } = this;
+    sim.loadPlacement(rowPlacement(rows, b));
+    const cap = Math.min(tracker.maxEvaluations - tracker.evaluations, this.config.sampleScores > 0 ? this.config.sampleScores : Infinity);
+    tracker.count(climb(sim, cap, undefined, true));
+    tracker.offer(sim);
+    const result = { feasible: sim.feasible, violation: sim.violation, objective: sim.objectiveValue };
+    this.cache.set(key, result);
+    if (result.feasible) this.offerElite(key, pickRows(rows, [b]), result.objective);
+    return result;
+  }
+
+  /**
+   * When a sample's provisioning is capped (`sampleScores`): the batch's
+   * `climbTop` best rows get a full climb, for the best placement only (the
+   * rewards stay those of the capped climb, so every sample is judged alike).
+   */
+  private climbBest(rows: Rollout, rewards: number[]): void {
+    const { config, sim, tracker } = this;
+    if (config.sampleScores <= 0 || config.climbTop <= 0) return;
+    const order = rewards.map((_, b) => b).sort((a, b) => rewards[b] - rewards[a] || a - b);
+    for (const b of order.slice(0, config.climbTop)) {
+      if (tracker.exhausted() || this.stopped()) return;
+      const key = rowKey(rows, b);
+      if (this.climbed.has(key)) continue;
+      this.climbed.add(key);
+      sim.loadPlacement(rowPlacement(rows, b));
+      tracker.count(climb(sim, tracker.maxEvaluations - tracker.evaluations, undefined, true));
+      tracker.offer(sim);
+    }
+  }
+
+  private offerElite(key: string, row: Rollout, objective: number): void {
+    const { elite } = this;
+    const size = this.config.eliteSize;
+    if (size <= 0 || (elite.length >= size && objective >= elite[elite.length - 1].objective)) return;
+    let at = elite.length;
+    while (at > 0 && elite[at - 1].objective > objective) at--;
+    elite.splice(at, 0, { key, row, objective });
+    if (elite.length > size) elite.pop();
+  }
+
+  /** After the best changed: the reward scale from the first feasible placement, and the incumbent feature. */
+  private refreshIncumbent(): void {
+    const { tracker } = this;
+    if (tracker.best === null) return;
+    if (this.rewardScale === REWARD_SCALE_FALLBACK && tracker.bestFeasible && tracker.bestObjective > 0) {
+      this.rewardScale = tracker.bestObjective;
+    }
+    if (!this.config.incumbentFeature) return;
+    const assignment = assignmentOf(tracker.best, this.sim.layerCount);
+    const key = assignment.join(',');
+    if (key === this.incumbentKey) return;
+    this.incumbentKey = key;
+    setIncumbent(this.features, assignment);
+    disposeInputs(this.inputs);
+    this.inputs = this.policy.inputs(this.features);
+  }
+
+  /**
+   * Zero-shot: the policy's most likely row, provisioned and scored (and, with
+   * the dp decoder, exactly decoded for its types). The tracker keeps the best.
+   */
+  zeroShot(): Scored & { assignment: Int32Array } {
+    const rows = this.distribution().mode();
+    const result = this.score(rows, 0, rowKey(rows, 0));
+    const assignment = rows.types.slice();
+    if (this.decoder) {
+      this.decoder.decode(typesMask(assignment, this.sim.typeCount), false);
+      const { tracker } = this;
+      return { feasible: tracker.bestFeasible, violation: tracker.bestViolation, objective: tracker.bestObjective, assignment };
+    }
+    return { ...result, assignment };
+  }
+
+  /** dp: optimal cuts and replicas for the best placement's types, then window passes. */
+  private async finalDecode(): Promise<void> {
+    const { tracker } = this;
+    if (tracker.best === null || this.stopped()) return;
+    this.decoder!.decode(typesMask(assignmentOf(tracker.best, this.sim.layerCount), this.sim.typeCount), true);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (!this.stopped()) this.policyMaskDecode();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    for (let pass = 0; pass < this.config.refinePasses && !this.stopped(); pass++) {
+      if (!this.windowDecodeBest(1)) break;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** dp: one decode within the policy's mask (see `maskTypes`); true when it improved the best. */
+  private policyMaskDecode(): boolean {
+    const { tracker, sim, config } = this;
+    if (tracker.best === null || config.maskTypes <= 0) return false;
+    const L = sim.layerCount;
+    const K = sim.typeCount;
+    const { probs } = this.distribution().params;
+    const best = assignmentOf(tracker.best, L);
+    const mask = new Uint8Array(L * K);
+    const order = Array.from({ length: K }, (_, k) => k);
+    for (let l = 0; l < L; l++) {
+      mask[l * K + best[l]] = 1;
+      order.sort((a, b) => probs[l * K + b] - probs[l * K + a] || a - b);
+      for (let i = 0; i < Math.min(config.maskTypes, K); i++) if (this.limits.runnable[l * K + order[i]]) mask[l * K + order[i]] = 1;
+    }
+    const improved = this.decoder!.decode(mask, true);
+    if (improved) this.refreshIncumbent();
+    return improved;
+  }
+
+  /** dp: one window decode of the best (see `refineWindow`), recombining the elite's types; true when it improved. */
+  private windowDecodeBest(passes: number): boolean {
+    const { tracker, sim } = this;
+    let improved = false;
+    for (let pass = 0; pass < passes; pass++) {
+      if (tracker.best === null || !tracker.bestFeasible || this.stopped()) break;
+      const w = Math.max(2, Math.round(this.config.refineWindow * sim.layerCount));
+      const extra = this.elite.map((e) => e.row.types);
+      const mask = windowMask(assignmentOf(tracker.best, sim.layerCount), sim.typeCount, w, this.limits.runnable, extra);
+      if (!this.decoder!.decode(mask, true)) break;
+      improved = true;
+    }
+    if (improved) this.refreshIncumbent();
+    return improved;
+  }
+
+  /** Checkpointable state (the policy's weights and Adam's slots are saved beside it). */
+  state(): TrainerState {
+    const { tracker } = this;
+    return {
+      iteration: this.iteration,
+      rngState: this.rng.state(),
+      evaluations: tracker.evaluations,
+      best: tracker.best,
+      bestFeasible: tracker.bestFeasible,
+      bestViolation: tracker.bestViolation,
+      bestObjective: tracker.bestObjective,
+      rewardScale: this.rewardScale,
+      restarts: this.restarts,
+      restartIteration: this.restartIteration,
+    };
+  }
+
+  private restore(state: TrainerState): void {
+    this.iteration = state.iteration;
+    this.rng = seedrandom.alea('', { state: state.rngState });
+    this.tracker.evaluations = state.evaluations;
+    if (state.best) {
+      this.tracker.best = state.best;
+      this.tracker.bestFeasible = state.bestFeasible;
+      this.tracker.bestViolation = state.bestViolation ?? Infinity;
+      this.tracker.bestObjective = state.bestObjective;
+    }
+    this.rewardScale = state.rewardScale;
+    this.restarts = state.restarts ?? 0;
+    this.restartIteration = state.restartIteration ?? 0;
+    if (this.restarts > 0) {
+      // The checkpointed policy is the restarted one (the caller passes it): its schedule's learning rate.
+      this.learner.dispose();
+      this.learner = new Learner(this.learnerConfig());
+    }
+    this.refreshIncumbent();
+  }
+
+  /** Adam's slots (for checkpoints). */
+  optimizerWeights(): Promise<{ iterations: number; tensors: tf.NamedTensorMap }> {
+    return this.learner.weights(this.policy);
+  }
+
+  setOptimizerWeights(iterations: number, tensors: tf.NamedTensorMap): Promise<void> {
+    return this.learner.setWeights(this.policy, iterations, tensors);
+  }
+
+  dispose(): void {
+    disposeInputs(this.inputs);
+    this.learner.dispose();
+    if (this.ownsPolicy) this.policy.dispose();
+  }
+}
+
+/** Uniform over the runnable types; stay with the fresh policy's prior (σ(2) ≈ 0.88, more on long chains: `stayOffset`). */
+function uniformParams(limits: ActionLimits): { probs: Float32Array; stay: Float32Array } {
+  const { layerCount: L, typeCount: K, runnable } = limits;
+  const probs = new Float32Array(L * K);
+  for (let l = 0; l < L; l++) {
+    let n = 0;
+    for (let k = 0; k < K; k++) n += runnable[l * K + k];
+    for (let k = 0; k < K; k++) probs[l * K + k] = runnable[l * K + k] / Math.max(1, n);
+  }
+  return { probs, stay: new Float32Array(L).fill(1 / (1 + Math.exp(-(INITIAL_STAY_LOGIT + stayOffset(L))))) };
+}
+
+export function methodName(decoder: DecoderKind): string {
+  return decoder === 'dp' ? 'reinforce-dp' : 'reinforce';
+}
+
+/** Centred ranks in [-0.5, 0.5] (higher reward, higher rank; ties share their mean rank); sums to 0. */
+export function centredRanks(rewards: ArrayLike<number>): Float64Array {
+  const n = rewards.length;
+  const out = new Float64Array(n);
+  if (n < 2) return out;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => rewards[a] - rewards[b] || a - b);
+  let i = 0;
+  while (i < n) {
+    let j = i;
+    while (j + 1 < n && rewards[order[j + 1]] === rewards[order[i]]) j++;
+    const rank = (i + j) / 2 / (n - 1) - 0.5;
+    for (let t = i; t <= j; t++) out[order[t]] = rank;
+    i = j + 1;
+  }
+  return out;
+}

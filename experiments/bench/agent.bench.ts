@@ -1,0 +1,280 @@
+/**
+ * Agent benchmark, two parts (results in experiments/results/agent-bench.md/.json, plot agent-bench.svg):
+ *
+ * 1. Policy alone: `reinforce` (no exact solver, no heuristic start) with a
+ *    wall-time limit, as `placer train --decoder none --time-limit T` runs it,
+ *    on bundled problems, several seeds; ratio = objective / proven optimum
+ *    (the exact searcher, run here), and the seconds to come within 1 %.
+ * 2. Ablation at equal evaluations (exact labels counted) on synthetic chains
+ *    (profiles/synthetic.ts): full (`reinforce-dp`), frozen (learning rate 0),
+ *    uniform proposals (no policy), decode only (one batch, then exact decodes),
+ *    policy alone (`reinforce`), and genetic, anneal, greedy; then the same arms
+ *    at equal wall time (the seconds full used). Ratio = objective / the best
+ *    any arm found on that problem (the optimum is not known at this size).
+ *
+ *   npm run bench:agent                       (full: ~20 min on 2 idle cores)
+ *   npm run bench:agent -- --quick            (smoke: small, ~3 min; printed only)
+ * Each run writes experiments/results/agent-bench-parts/<--tag>.json (default
+ * main), then the report from every part: parts can run side by side, e.g.
+ *   npm run bench:agent -- --only policy --problems toy,ctr --tag policy-a
+ *   npm run bench:agent -- --only report
+ *   npm run bench:agent -- --seeds 5 --time 60 --problems toy,ctr --sizes 300,1000 --evaluations 200000
+ */
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
+import type { TopLevelSpec } from 'vega-lite';
+import { writeFileAtomic, writeJsonAtomic } from '../../env/atomic-write.js';
+import { bundledProblem, PACKAGE_ROOT } from '../../env/bundled.js';
+import { loadProblem } from '../../env/load.js';
+import { DEFAULT_SETTINGS, type Problem, type Settings } from '../../env/problem.js';
+import { selectBackend } from '../../agent/backend.js';
+import { exactSearcher } from '../../agent/exact.js';
+import { reinforceSearcher, withLearningRate, DEFAULT_REINFORCE_CONFIG } from '../../agent/reinforce.js';
+import type { SearchOptions, SearchResult, Searcher } from '../../agent/searcher.js';
+import { searcherByName } from '../../agent/searchers.js';
+import { syntheticProblem } from '../../profiles/synthetic.js';
+import { writeSvg } from '../plot.js';
+import { budgetRange } from '../runs.js';
+
+function flag(args: string[], name: string, fallback: string): string {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
+}
+
+const cpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+interface PolicyAloneRow {
+  problem: string;
+  layers: number;
+  types: number;
+  seed: number;
+  optimum: number;
+  ratio: number | null;
+  feasible: boolean;
+  seconds: number;
+  cpuSeconds: number;
+  evaluations: number;
+  secondsTo1pct: number | null;
+}
+
+interface AblationRow {
+  problem: string;
+  seed: number;
+  budget: 'evaluations' | 'time';
+  arm: string;
+  objective: number | null;
+  feasible: boolean;
+  evaluations: number;
+  seconds: number;
+  ratio?: number | null;
+}
+
+/** The arms of the ablation, by name. */
+const ARMS: Record<string, () => Searcher> = {
+  full: () => reinforceSearcher({ decoder: 'dp' }),
+  frozen: () => reinforceSearcher(withLearningRate({ ...DEFAULT_REINFORCE_CONFIG, decoder: 'dp' }, 0)),
+  uniform: () => reinforceSearcher({ decoder: 'dp', uniformProposals: true }),
+  'decode-only': () => decodeOnly(),
+  'policy-alone': () => reinforceSearcher({ decoder: 'none' }),
+  genetic: () => searcherByName('genetic'),
+  anneal: () => searcherByName('anneal'),
+  greedy: () => searcherByName('greedy'),
+};
+
+/** One batch of the fresh policy, then every remaining evaluation on exact window decodes. */
+function decodeOnly(): Searcher {
+  const inner = reinforceSearcher({ decoder: 'dp', refinePasses: 1_000_000, decodeShare: 0.99 });
+  return { name: 'decode-only', search: (p: Problem, s: Settings, o: SearchOptions) => inner.search(p, s, { ...o, iterations: 1 } as SearchOptions) };
+}
+
+function loadBundled(name: string): { problem: Problem; settings: Settings } {
+  const { files, defaults } = bundledProblem(name);
+  return { problem: loadProblem(files), settings: { ...DEFAULT_SETTINGS, ...defaults } as Settings };
+}
+
+async function policyAlone(problems: string[], seeds: number[], timeS: number): Promise<PolicyAloneRow[]> {
+  const rows: PolicyAloneRow[] = [];
+  for (const name of problems) {
+    const { problem, settings } = loadBundled(name);
+    const exact = await exactSearcher.search(problem, settings, { seed: 1 });
+    for (const seed of seeds) {
+      const cpu = cpuSeconds();
+      const result = await reinforceSearcher({ decoder: 'none' }).search(problem, settings, { seed, timeLimitS: timeS });
+      const within = result.trace.find((p) => p.bestObjective <= exact.objective * 1.01);
+      const row: PolicyAloneRow = {
+        problem: name, layers: problem.layers.length, types: problem.types.length, seed,
+        optimum: exact.objective,
+        ratio: result.feasible ? result.objective / exact.objective : null,
+        feasible: result.feasible,
+        seconds: result.seconds,
+        cpuSeconds: cpuSeconds() - cpu,
+        evaluations: result.evaluations,
+        secondsTo1pct: within ? within.seconds : null,
+      };
+      rows.push(row);
+      process.stderr.write(`policy alone ${name} seed ${seed}: ratio ${row.ratio?.toFixed(4) ?? 'inf.'} in ${row.seconds.toFixed(1)} s (1 %: ${row.secondsTo1pct?.toFixed(1) ?? '-'} s)\n`);
+    }
+  }
+  return rows;
+}
+
+async function ablation(sizes: number[], seeds: number[], evaluations: number): Promise<AblationRow[]> {
+  const rows: AblationRow[] = [];
+  for (const layers of sizes) {
+    const problem = syntheticProblem({ layers, types: 8, seed: layers });
+    // As the scaling sweep (experiments/configs/scaling.json): 8 micro-batches, the budget halfway (geometrically)
+    // between the cheapest feasible price and the price of every unit.
+    const range = budgetRange(problem, 8);
+    if (!range) throw new Error(`synthetic ${layers}x8: nothing fits memory and counts`);
+    const settings: Settings = { ...DEFAULT_SETTINGS, microBatches: 8, budget: Math.sqrt(range.cheapest * range.allUnits) };
+    const name = `synthetic-${layers}x8`;
+    for (const seed of seeds) {
+      let fullSeconds = 0;
+      for (const budget of ['evaluations', 'time'] as const) {
+        for (const [arm, make] of Object.entries(ARMS)) {
+          const options: SearchOptions = budget === 'evaluations' ? { seed, maxEvaluations: evaluations } : { seed, timeLimitS: Math.max(1, fullSeconds) };
+          const result: SearchResult = await make().search(problem, settings, options);
+          if (budget === 'evaluations' && arm === 'full') fullSeconds = result.seconds;
+          rows.push({
+            problem: name, seed, budget, arm,
+            objective: result.feasible ? result.objective : null,
+            feasible: result.feasible, evaluations: result.evaluations, seconds: result.seconds,
+          });
+          process.stderr.write(`ablation ${name} seed ${seed} ${budget} ${arm}: ${result.feasible ? result.objective.toFixed(3) : 'infeasible'} (${result.evaluations} evaluations, ${result.seconds.toFixed(1)} s)\n`);
+        }
+      }
+    }
+  }
+  // Ratio to the best any arm found on the problem.
+  for (const row of rows) {
+    const best = Math.min(...rows.filter((r) => r.problem === row.problem && r.objective !== null).map((r) => r.objective!));
+    row.ratio = row.objective !== null ? row.objective / best : null;
+  }
+  return rows;
+}
+
+const f4 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? 'inf.' : x.toFixed(4));
+
+function geomean(values: Array<number | null | undefined>): number | null {
+  const finite = values.filter((v): v is number => typeof v === 'number');
+  if (values.length === 0 || finite.length < values.length) return null;
+  return Math.exp(finite.reduce((a, v) => a + Math.log(v), 0) / finite.length);
+}
+
+function markdown(policy: PolicyAloneRow[], abl: AblationRow[], metas: Array<Record<string, unknown>>): string {
+  const lines: string[] = ['# Agent benchmark', ''];
+  for (const meta of metas) {
+    lines.push(`- \`${meta.command}\`: ${meta.cores} cores, shared; load average ${meta.loadStart} at the start, ${meta.loadEnd} at the end; tfjs backend ${meta.backend}.`);
+  }
+  lines.push('');
+  const time = metas.find((m) => m.time !== undefined)?.time;
+  const evaluations = metas.find((m) => m.evaluations !== undefined)?.evaluations;
+  const meta = { time, evaluations };
+  if (policy.length > 0) {
+    const seeds = [...new Set(policy.map((r) => r.seed))];
+    lines.push(`## Policy alone (\`placer train --decoder none --time-limit ${meta.time}\`)`, '',
+      'Ratio = objective / proven optimum (exact searcher); "inf." = no feasible placement. 1 % = seconds until the best came within 1 % of the optimum ("-": never).', '',
+      `| problem | L | K | optimum | ${seeds.map((s) => `seed ${s}`).join(' | ')} | worst | 1 % (s, median) |`,
+      `|---|---|---|---|${seeds.map(() => '---').join('|')}|---|---|`);
+    for (const name of [...new Set(policy.map((r) => r.problem))]) {
+      const group = policy.filter((r) => r.problem === name);
+      const ratios = group.map((r) => r.ratio);
+      const worst = ratios.some((r) => r === null) ? null : Math.max(...(ratios as number[]));
+      const times = group.map((r) => r.secondsTo1pct).filter((t): t is number => t !== null).sort((a, b) => a - b);
+      lines.push(`| ${name} | ${group[0].layers} | ${group[0].types} | ${group[0].optimum.toPrecision(6)} | ${group.map((r) => f4(r.ratio)).join(' | ')} | ${f4(worst)} | ${times.length === group.length ? times[Math.floor(times.length / 2)].toFixed(1) : `${times.length}/${group.length} reached`} |`);
+    }
+    lines.push('');
+  }
+  if (abl.length > 0) {
+    const arms = Object.keys(ARMS);
+    lines.push(`## Ablation at equal evaluations (${meta.evaluations}, exact labels counted) and at equal wall time`, '',
+      'Synthetic chains × 8 types (profiles/synthetic.ts, problem seed = layers), 8 micro-batches, budget halfway between the cheapest feasible price and the price of every unit (as the scaling sweep). Geometric mean over seeds of objective / the best any arm found on that problem (1 = best). Equal time: every arm gets the seconds `full` took at equal evaluations.', '',
+      `| problem | budget | ${arms.join(' | ')} |`, `|---|---|${arms.map(() => '---').join('|')}|`);
+    for (const name of [...new Set(abl.map((r) => r.problem))]) {
+      for (const budget of ['evaluations', 'time'] as const) {
+        const cells = arms.map((arm) => f4(geomean(abl.filter((r) => r.problem === name && r.budget === budget && r.arm === arm).map((r) => r.ratio))));
+        lines.push(`| ${name} | ${budget} | ${cells.join(' | ')} |`);
+      }
+    }
+    lines.push('', 'full = `reinforce-dp`; frozen = the same with `--learning-rate 0`; uniform = uniform proposals instead of the policy; decode-only = one batch of the fresh policy, then exact decodes only; policy-alone = `reinforce`.', '');
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const dir = join(PACKAGE_ROOT, 'experiments', 'results', 'agent-bench-parts');
+  mkdirSync(dir, { recursive: true });
+  const only = flag(args, 'only', 'both');
+  if (only !== 'report') {
+    const seeds = Array.from({ length: Number(flag(args, 'seeds', quick ? '2' : '5')) }, (_, i) => i + 1);
+    const time = Number(flag(args, 'time', quick ? '10' : '60'));
+    const problems = flag(args, 'problems', quick ? 'toy,ctr,vgg16' : 'toy,local-mlp,local-cnn,synthetic-small,ctr,vgg16,bert-base,resnet50,synthetic-60,gpt2-medium').split(',').filter(Boolean);
+    const sizes = flag(args, 'sizes', quick ? '300' : '300,1000').split(',').filter(Boolean).map(Number);
+    const evaluations = Number(flag(args, 'evaluations', quick ? '20000' : '100000'));
+    const tag = flag(args, 'tag', quick ? 'quick' : 'main');
+    const backend = await selectBackend('auto');
+    const loadStart = loadavg().map((x) => x.toFixed(2)).join(', ');
+    const policy = only === 'ablation' ? [] : await policyAlone(problems, seeds, time);
+    const abl = only === 'policy' ? [] : await ablation(sizes, quick ? [1] : seeds, evaluations);
+    const meta = {
+      command: `npm run bench:agent -- ${args.join(' ')}`.trim(), cores: cpus().length, backend,
+      ...(only === 'ablation' ? {} : { time }),
+      ...(only === 'policy' ? {} : { evaluations }),
+      loadStart, loadEnd: loadavg().map((x) => x.toFixed(2)).join(', '),
+    };
+    writeJsonAtomic(join(dir, `${tag}.json`), { meta, policyAlone: policy, ablation: abl });
+    if (quick) {
+      process.stdout.write(markdown(policy, abl, [meta]) + '\n');
+      return;
+    }
+  }
+  // The report: every part run so far (experiments/results/agent-bench-parts/*.json, quick runs aside).
+  const parts = readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'quick.json').sort()
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { meta: Record<string, unknown>; policyAlone: PolicyAloneRow[]; ablation: AblationRow[] });
+  const policy = parts.flatMap((p) => p.policyAlone);
+  const abl = parts.flatMap((p) => p.ablation);
+  const metas = parts.map((p) => p.meta);
+  const results = join(PACKAGE_ROOT, 'experiments', 'results');
+  writeJsonAtomic(join(results, 'agent-bench.json'), { runs: metas, policyAlone: policy, ablation: abl });
+  const md = markdown(policy, abl, metas);
+  writeFileAtomic(join(results, 'agent-bench.md'), md + '\n');
+  if (policy.length > 0) await writeSvg(join(results, 'agent-bench.svg'), plotSpec(policy));
+  updateReadme(join(PACKAGE_ROOT, 'README.md'), md);
+  process.stdout.write(md + '\n');
+}
+
+/** Replaces the README's generated block (between the agent-bench markers) with the tables, headings one level down. */
+function updateReadme(file: string, md: string): void {
+  const start = '<!-- agent-bench:start -->';
+  const end = '<!-- agent-bench:end -->';
+  const text = readFileSync(file, 'utf8');
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) return;
+  const body = md.split('\n').filter((line) => !line.startsWith('# ')).map((line) => (line.startsWith('## ') ? `#### ${line.slice(3)}` : line)).join('\n').trim();
+  writeFileAtomic(file, `${text.slice(0, a + start.length)}\n${body}\n${text.slice(b)}`);
+}
+
+function plotSpec(rows: PolicyAloneRow[]): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: 'Policy alone: objective / optimum per seed',
+    data: { values: rows.map((r) => ({ problem: r.problem, seed: String(r.seed), ratio: r.ratio ?? null })) },
+    mark: { type: 'point', filled: true },
+    encoding: {
+      x: { field: 'problem', type: 'nominal', sort: null },
+      y: { field: 'ratio', type: 'quantitative', scale: { zero: false }, title: 'objective / optimum' },
+      color: { field: 'seed', type: 'nominal' },
+    },
+    width: 480,
+    height: 240,
+  };
+}
+
+await main();
