@@ -8,14 +8,14 @@
 import type { Settings } from '../env/problem.js';
 import { DEFAULT_SETTINGS } from '../env/problem.js';
 import { SEARCHER_NAMES, searcherByName } from './searchers.js';
-import { syntheticProblem } from './synthetic.js';
+import { chainFixture } from './chains.fixture.js';
 
 const BASELINES = ['random', 'greedy', 'anneal', 'genetic'];
 
 async function main(): Promise<void> {
   const maxEvaluations = Number(process.argv[2] ?? 100_000);
   const seed = Number(process.argv[3] ?? 1);
-  const problem = syntheticProblem(60, 7);
+  const problem = chainFixture(60, 7);
   const cases: Array<[string, Settings]> = [
     ['time, budget 12 $/h', { ...DEFAULT_SETTINGS, objective: 'time', budget: 12 }],
     ['cost, deadline 1500 ms', { ...DEFAULT_SETTINGS, objective: 'cost', deadline: 1500 }],

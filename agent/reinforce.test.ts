@@ -7,7 +7,7 @@ import { bundledProblem } from '../env/bundled.js';
 import { exactSearcher } from './exact.js';
 import { placementJson } from './export.js';
 import { DEFAULT_REINFORCE_CONFIG, ReinforceTrainer, centredRanks, reinforceSearcher } from './reinforce.js';
-import { syntheticProblem } from './synthetic.js';
+import { chainFixture } from './chains.fixture.js';
 
 function toy() {
   const { files, defaults } = bundledProblem('toy');
@@ -33,7 +33,7 @@ test('RL alone solves the toy problem to its hand-known optimum (120 ms, profile
 });
 
 test('same seed and iterations give the same placement.json; the seed matters to the samples', async () => {
-  const problem = syntheticProblem(12, 3);
+  const problem = chainFixture(12, 3);
   const settings: Settings = { ...DEFAULT_SETTINGS, budget: 6 };
   const run = async (seed: number) => {
     const trainer = new ReinforceTrainer(problem, settings, { ...DEFAULT_REINFORCE_CONFIG, batchSize: 16 }, { seed, iterations: 6 });
@@ -51,7 +51,7 @@ test('same seed and iterations give the same placement.json; the seed matters to
 });
 
 test('an update leaks no tensor', async () => {
-  const problem = syntheticProblem(10, 1);
+  const problem = chainFixture(10, 1);
   const trainer = new ReinforceTrainer(problem, { ...DEFAULT_SETTINGS, budget: 8 }, { ...DEFAULT_REINFORCE_CONFIG, batchSize: 8 }, { seed: 3, iterations: 3 });
   trainer.update(); // the first update creates Adam's slots
   const before = tf.memory().numTensors;
