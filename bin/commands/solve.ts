@@ -117,7 +117,7 @@ export function describeSolve(problem: Problem, settings: Settings, result: Sear
   ];
   if (json) lines.push(describeCertificate(settings, json));
   // A heuristic that found nothing proves nothing, unless the certificate proved infeasibility (said above).
-  if (!result.feasible && json?.provenInfeasible !== true) {
+  if (!result.feasible && (result.method === 'exact' || json?.provenInfeasible !== true)) {
     lines.push(
       result.method === 'exact'
         ? describeLoosest(settings, json ?? loosestNeeded(problem, settings))
