@@ -16,7 +16,7 @@
  * problem (bundled name or file paths) and settings are recorded.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { replaceFolder, writeFileAtomic, writeJsonAtomic } from '../env/atomic-write.js';
@@ -297,4 +297,57 @@ function parseSettings(file: string, settings: unknown): Settings {
     return value;
   };
   return { microBatches: s.microBatches, objective: s.objective, budget: limit('budget'), deadline: limit('deadline') };
+}
+
+/**
+ * DIR/history.csv of a run: rows kept in memory, written after each
+ * checkpoint (whole the first time, appended after), so the file never runs
+ * ahead of a checkpoint and resuming never truncates it.
+ */
+export class RunHistory {
+  private constructor(
+    private readonly file: string,
+    private content: string,
+    private written: number,
+  ) {}
+
+  /** A new run: the file is (re)written at its first checkpoint. */
+  static fresh(file: string, header: string): RunHistory {
+    return new RunHistory(file, `${header}\n`, 0);
+  }
+
+  /**
+   * A resumed run goes on from the checkpoint's copy (history up to its
+   * update). When DIR/history.csv is not exactly that (a kill between the
+   * checkpoint and the append, or another --out), the file is kept as
+   * history.csv.before-resume and the checkpoint's copy takes its place.
+   */
+  static resumed(file: string, checkpointDir: string, log: (line: string) => void): RunHistory {
+    const content = readFileSync(join(checkpointDir, 'history.csv'), 'utf8');
+    const rows = content.trimEnd().split('\n').length - 1;
+    if (existsSync(file)) {
+      if (readFileSync(file, 'utf8') === content) return new RunHistory(file, content, rows);
+      const kept = `${file}.before-resume`;
+      renameSync(file, kept);
+      log(`${file} differs from the checkpoint's history (update ${rows}): kept it as ${kept}`);
+    }
+    writeFileAtomic(file, content);
+    return new RunHistory(file, content, rows);
+  }
+
+  get text(): string {
+    return this.content;
+  }
+
+  add(line: string): void {
+    this.content += `${line}\n`;
+  }
+
+  /** Writes the rows added since the last flush. */
+  flush(): void {
+    const rows = this.content.trimEnd().split('\n').slice(1);
+    if (this.written === 0) writeFileAtomic(this.file, this.content);
+    else if (rows.length > this.written) appendFileSync(this.file, `${rows.slice(this.written).join('\n')}\n`);
+    this.written = rows.length;
+  }
 }

@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { replaceFolder, writeFileAtomic, writeJsonAtomic } from '../env/atomic-write.js';
 import { UserError } from '../env/errors.js';
-import { readJsonObject, readProblem } from '../env/json-file.js';
+import { readJsonObject, unreadable } from '../env/json-file.js';
 import { PolicyNetwork, type PolicyTopology } from './policy.js';
 
 const MODEL_JSON = 'model.json';
@@ -58,7 +58,7 @@ export function fileIO(dir: string): tf.io.IOHandler {
         try {
           buffers.push(readFileSync(file));
         } catch (error) {
-          throw readProblem(file, error, 'a weights file');
+          throw unreadable(file, error, 'a weights file');
         }
       }
       const total = buffers.reduce((n, b) => n + b.byteLength, 0);

@@ -196,3 +196,25 @@ test('place writes runs/place by default and says where its placement came from'
   assert.ok(['policy (zero-shot)', "heuristic warm start (better than the policy's zero-shot placement)"].includes(json.method), json.method);
   assert.ok(!existsSync(join(dir, 'runs', 'train')));
 });
+
+test('validate refuses, before any thread starts: bad microBatches, too many replicas, another profile, an earlier validation.json', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'placer-validate-'));
+  assert.equal(placer('solve', '--problem', 'local-mlp', '--out', dir).code, 0);
+  const file = join(dir, 'placement.json');
+  const original = JSON.parse(readFileSync(file, 'utf8'));
+  assert.equal(typeof original.profileSha256, 'string');
+  const devices = fileURLToPath(new URL('../../profiles/local/devices.csv', import.meta.url));
+  const validate = (...extra: string[]) => placer('validate', file, '--model', 'mlp', '--devices', devices, '--steps', '1', '--warmup', '1', ...extra);
+  for (const m of [0, 'abc', 1e9]) {
+    writeFileSync(file, JSON.stringify({ ...original, microBatches: m }));
+    refused(validate(), /placement\.json: "microBatches": expected a whole number from 1 to 1000000/);
+  }
+  writeFileSync(file, JSON.stringify({ ...original, stages: original.stages.map((s: object, i: number) => (i === 0 ? { ...s, replicas: 1000 } : s)) }));
+  refused(validate(), /stages\[0\]\.replicas: 1000 replicas, but a micro-batch of mlp has \d+ rows/);
+  writeFileSync(file, JSON.stringify(original));
+  const other = join(dir, 'other-profile.csv');
+  writeFileSync(other, readFileSync(original.profileFile, 'utf8').replace(/\n([^,\n]+,[^,\n]+,)([0-9.]+)/, (_, head, ms) => `\n${head}${Number(ms) * 2}`));
+  refused(validate('--profile', other), /--profile .*other-profile\.csv is not the profile .* was made with/);
+  writeFileSync(join(dir, 'validation.json'), '{}');
+  refused(validate(), /validation\.json exists \(an earlier validation\): give --force/);
+});

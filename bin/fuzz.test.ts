@@ -19,7 +19,8 @@ import { classify, type RunRecord } from '../experiments/hostile-check.js';
 import { parseProblemDefaults } from '../env/bundled.js';
 import { UserError } from '../env/errors.js';
 
-const BIN = fileURLToPath(new URL('./placer.js', import.meta.url));
+// PLACER_FUZZ_BIN: run the same cases against another build (to measure an older version).
+const BIN = process.env.PLACER_FUZZ_BIN ?? fileURLToPath(new URL('./placer.js', import.meta.url));
 const SEED = 20261123;
 const TIMEOUT_S = 15;
 
@@ -180,7 +181,7 @@ test('fuzz: corrupt weights.bin and state.json are refused in one line (or, if h
     else {
       const json = JSON.parse(readFileSync(state, 'utf8'));
       if (c.kind === 'state') json[c.key] = c.value;
-      else json.state[c.key] = c.value;
+      else (json.state ?? json)[c.key] = c.value; // older checkpoints kept the state at the top level
       writeFileSync(state, JSON.stringify(json));
     }
     const out = join(dir, 'out');

@@ -31,6 +31,11 @@ async function main(argv: string[]): Promise<void> {
   registerImport(program);
   registerEstimate(program);
   registerPlan(program);
+  // No command at all: the help, on stdout, as a normal exit (commander would print it to stderr and exit 1).
+  if (argv.length <= 2) {
+    program.outputHelp();
+    return;
+  }
   await program.parseAsync(argv);
 }
 

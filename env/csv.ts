@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
-import { inputError, UserError } from './errors.js';
+import { inputError } from './errors.js';
+import { unreadable } from './json-file.js';
 
 /** One data row of a CSV file, with the 1-based line it came from (the header is row 1). */
 export interface CsvRow {
@@ -20,10 +21,7 @@ export function readCsv(file: string, requiredColumns: string[]): CsvTable {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`${file}: file not found`);
-    if (code === 'EISDIR') throw new UserError(`${file}: is a directory, expected a CSV file`);
-    throw new UserError(`${file}: cannot read (${code ?? String(error)})`);
+    throw unreadable(file, error, 'a CSV file');
   }
   return parseCsv(file, text, requiredColumns);
 }

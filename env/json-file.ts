@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { UserError } from './errors.js';
 
 /** Why a file could not be read, in words (directory, permission, missing) rather than a parse error. */
-export function readProblem(file: string, error: unknown, expected: string): UserError {
+export function unreadable(file: string, error: unknown, expected: string): UserError {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new UserError(`${file}: file not found`);
   if (code === 'EISDIR') return new UserError(`${file}: is a directory, expected ${expected}`);
@@ -18,7 +18,7 @@ export function readJsonFile(file: string, expected = 'a JSON file'): unknown {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw readProblem(file, error, expected);
+    throw unreadable(file, error, expected);
   }
   if (text.trim() === '') throw new UserError(`${file}: file is empty, expected ${expected}`);
   try {

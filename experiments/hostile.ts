@@ -393,8 +393,55 @@ function realCases(): Case[] {
   return cases;
 }
 
+/** import, estimate and plan: broken model files, bad flags, unwritable outputs. */
+function modelCases(): Case[] {
+  const cases: Case[] = [];
+  const onnx = join(ROOT, 'profiles', 'fixtures', 'resnet-block.onnx');
+  const keras = join(ROOT, 'profiles', 'fixtures', 'keras-cnn', 'model.json');
+  const dir = fresh('models');
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  const truncated = join(dir, 'truncated.onnx');
+  writeFileSync(truncated, readFileSync(onnx).subarray(0, 100));
+  const empty = join(dir, 'empty.onnx');
+  writeFileSync(empty, '');
+  const garbage = join(dir, 'garbage.onnx');
+  writeFileSync(garbage, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)));
+  const badJson = join(dir, 'model.json');
+  writeFileSync(badJson, '{"modelTopology": ');
+  const wrongJson = join(fresh('wrong'), 'model.json');
+  writeFileSync(wrongJson, JSON.stringify({ modelTopology: { model_config: { class_name: 'Sequential', config: { layers: [{ class_name: 'Dense', config: { units: 'many' } }] } } } }));
+  const reject = (name: string, args: string[], mentions: string[] = []) => cases.push({ name, args, expect: 'reject', mentions });
+  reject('import: truncated .onnx', ['import', truncated, '--out', fresh('i')], ['truncated.onnx']);
+  reject('import: empty .onnx', ['import', empty, '--out', fresh('i')], ['empty.onnx']);
+  reject('import: garbage .onnx', ['import', garbage, '--out', fresh('i')], ['garbage.onnx']);
+  reject('import: broken model.json', ['import', badJson, '--out', fresh('i')], ['model.json']);
+  reject('import: model.json with a bad layer config', ['import', wrongJson, '--out', fresh('i')], ['model.json']);
+  reject('import: missing file', ['import', join(dir, 'nope.onnx'), '--out', fresh('i')], ['nope.onnx']);
+  reject('import: --out is a file', ['import', onnx, '--out', file], [file]);
+  reject('import: --micro-batch-size 0x8', ['import', onnx, '--micro-batch-size', '0x8', '--out', fresh('i')], ['--micro-batch-size']);
+  reject('import: --dim bad', ['import', onnx, '--dim', 'seq=-1', '--out', fresh('i')], ['--dim']);
+  cases.push({ name: 'import: keras fixture', args: ['import', keras, '--out', fresh('i')], expect: 'ok' });
+  const p = problem();
+  reject('estimate: layers.csv without flops columns', ['estimate', '--layers', p.files.layers, '--out', fresh('e')], ['layers.csv']);
+  reject('estimate: --catalogue missing', ['estimate', '--layers', p.files.layers, '--catalogue', join(dir, 'nope.csv'), '--out', fresh('e')], ['nope.csv']);
+  const imported = fresh('imported');
+  const importing = placer(['import', keras, '--out', imported]);
+  cases.push({ name: 'estimate: --out is a file', args: ['estimate', '--layers', join(imported, 'layers.csv'), '--out', file], expect: 'reject', mentions: [file], before: async () => void (await importing) });
+  cases.push({ name: 'estimate: --catalogue with a price of 1e308', args: ['estimate', '--layers', join(imported, 'layers.csv'), '--catalogue', join(dir, 'huge.csv'), '--out', fresh('e')], expect: 'reject', mentions: ['huge.csv'], before: async () => {
+    await importing;
+    writeFileSync(join(dir, 'huge.csv'), 'type,price_per_hour,count,memory_bytes,bandwidth_bytes_per_s\ncpu,1e308,4,1e9,1e9\n');
+  } });
+  reject('plan: truncated .onnx', ['plan', truncated, '--out', fresh('pl'), '--time-limit', '5'], ['truncated.onnx']);
+  reject('plan: --budget 0x10', ['plan', onnx, '--budget', '0x10', '--out', fresh('pl')], ['--budget']);
+  reject('plan: --out under a file', ['plan', onnx, '--out', join(file, 'x'), '--time-limit', '5'], [file]);
+  const planned = fresh('pl');
+  cases.push({ name: 'plan: onnx fixture', args: ['plan', onnx, '--micro-batch-size', '8', '--time-limit', '10', '--out', planned], expect: 'either', outDirs: [planned] });
+  return cases;
+}
+
 async function main(): Promise<void> {
-  const all = [...csvCases(), ...placementCases(), ...flagCases(), ...problemJsonCases(), ...randomCases(), ...trainCases(), ...killCases(), ...realCases()];
+  const all = [...csvCases(), ...placementCases(), ...flagCases(), ...problemJsonCases(), ...randomCases(), ...trainCases(), ...killCases(), ...realCases(), ...modelCases()];
   const cases = ONLY ? all.filter((c) => c.name.includes(ONLY)) : all;
   const counts: Record<Outcome, number> = { clean: 0, 'stack trace': 0, hang: 0, 'wrong result': 0, unclear: 0 };
   const notClean: string[] = [];

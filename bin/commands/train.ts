@@ -5,10 +5,10 @@
  * needs; agent/checkpoint.ts). One run per DIR at a time (DIR/.placer.lock).
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, readFileSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { prepareOutputFolder, writeFileAtomic, writeJsonAtomic } from '../../env/atomic-write.js';
+import { prepareOutputFolder, writeJsonAtomic } from '../../env/atomic-write.js';
 import { lockFolder } from '../../env/folder-lock.js';
 import { UserError } from '../../env/errors.js';
 import { loadProblem } from '../../env/load.js';
@@ -22,6 +22,7 @@ import {
   restoreOptimizer,
   saveCheckpoint,
   type CheckpointRecord,
+  RunHistory,
   type RunRecord,
 } from '../../agent/checkpoint.js';
 import { certifiedPlacementJson } from '../../agent/export.js';
@@ -75,7 +76,7 @@ export function addTrainingOptions(command: Command): Command {
     .option('--checkpoint-every <n>', 'write checkpoint/ every n updates (and at the end, and on Ctrl-C)', positiveInteger('--checkpoint-every'), 50)
     .option('--backend <name>', 'tfjs backend: auto, cpu, wasm, tensorflow, tensorflow-gpu', 'auto')
     .addOption(new Option('--encoder <kind>', `chain encoder of a new policy (default ${DEFAULT_REINFORCE_CONFIG.policy.encoder ?? 'conv'})`).choices([...ENCODER_KINDS]))
-    .option('--batch-size <n>', `sampled placements per update (default ${DEFAULT_REINFORCE_CONFIG.batchSize})`, positiveInteger('--batch-size'))
+    .option('--batch-size <n>', `sampled placements per update (default ${DEFAULT_REINFORCE_CONFIG.batchSize})`, positiveInteger('--batch-size', 10_000))
     .option('--no-polish', 'skip the final local-search polish (RL alone)')
     .option('--no-progress', 'no progress bar on stderr')
     .option('--quick', 'a smoke run: 5 updates of 8 samples');
@@ -150,15 +151,13 @@ export async function trainCommand(
   }
   const maxEvaluations = options.maxEvaluations ?? (resumed && options.iterations === undefined ? resumed.record.maxEvaluations : undefined);
   let policy = start?.policy;
-  let history = `${HISTORY_HEADER}\n`;
-  let flushed = 0;
+  let history = RunHistory.fresh(join(out, 'history.csv'), HISTORY_HEADER);
   let optimizerSlots: Awaited<ReturnType<typeof loadCheckpointWeights>>['optimizer'] | undefined;
   if (resumed) {
     const weights = await loadCheckpointWeights(resumed.dir);
     policy = weights.policy;
     optimizerSlots = weights.optimizer;
-    history = readFileSync(join(resumed.dir, 'history.csv'), 'utf8');
-    flushed = continueHistory(join(out, 'history.csv'), history, log);
+    history = RunHistory.resumed(join(out, 'history.csv'), resumed.dir, log);
     log(`resuming ${options.resume} at update ${resumed.record.state.iteration}${iterations !== undefined ? ` (to update ${iterations})` : ''}`);
   }
   const seed = resumed?.record.seed ?? options.seed;
@@ -191,7 +190,7 @@ export async function trainCommand(
     resume: resumed?.record.state,
     shouldStop: () => stopRequested,
     onIteration: async (row, t) => {
-      history += `${historyLine(row)}\n`;
+      history.add(historyLine(row));
       bar.update(row);
       if (row.iteration % options.checkpointEvery === 0) await checkpoint(t);
     },
@@ -200,12 +199,8 @@ export async function trainCommand(
 
   /** The checkpoint set first, then history.csv: the file never runs ahead of a checkpoint. */
   async function checkpoint(t: ReinforceTrainer): Promise<void> {
-    await saveCheckpoint(out, t, run, history);
-    const rows = history.trimEnd().split('\n').slice(1);
-    const file = join(out, 'history.csv');
-    if (flushed === 0) writeFileAtomic(file, history);
-    else if (rows.length > flushed) appendFileSync(file, `${rows.slice(flushed).join('\n')}\n`);
-    flushed = rows.length;
+    await saveCheckpoint(out, t, run, history.text);
+    history.flush();
   }
 
   let result: SearchResult;
@@ -240,29 +235,16 @@ export async function trainCommand(
   return result;
 }
 
-/**
- * Resuming appends to DIR/history.csv, never truncating it. The checkpoint
- * holds history up to its update; when DIR/history.csv is not exactly that
- * (a kill between the checkpoint and the append, or another folder), it is
- * kept as history.csv.before-resume and the checkpoint's copy takes its
- * place. Returns the rows already in the file.
- */
-function continueHistory(file: string, checkpointHistory: string, log: (line: string) => void): number {
-  const rows = checkpointHistory.trimEnd().split('\n').length - 1;
-  if (existsSync(file)) {
-    const current = readFileSync(file, 'utf8');
-    if (current === checkpointHistory) return rows;
-    const kept = `${file}.before-resume`;
-    renameSync(file, kept);
-    log(`${file} differs from the checkpoint's history (update ${rows}): kept it as ${kept}`);
-  }
-  writeFileAtomic(file, checkpointHistory);
-  return rows;
-}
-
 /** Where a placement's figures come from: the problem's files (and bundled name), so validate can predict from the same profile. */
 export function provenance(loaded: LoadedProblem): Record<string, unknown> {
-  return { problem: loaded.problemName ?? null, profileFile: loaded.files.profile, profileSha256: sha256File(loaded.files.profile) };
+  const { profile, devices } = loaded.files;
+  return {
+    problem: loaded.problemName ?? null,
+    profileFile: resolve(profile),
+    profileSha256: sha256File(profile),
+    devicesFile: resolve(devices),
+    devicesSha256: sha256File(devices),
+  };
 }
 
 function sha256File(file: string): string {

@@ -3,11 +3,12 @@
  * builds with tfjs layers, its deterministic initial weights and synthetic
  * data, and the layers.csv rows derived from the built model.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
 import { UserError } from '../errors.js';
+import { readJsonObject } from '../json-file.js';
 import { PACKAGE_ROOT } from '../bundled.js';
 import type { Layer } from '../problem.js';
 
@@ -59,13 +60,7 @@ export function loadModelSpec(nameOrFile: string): ModelSpec {
   if (!existsSync(file)) {
     throw new UserError(`--model: no model "${nameOrFile}" (bundled: ${bundledModelNames().join(', ')}; or give a path to a .json description)`);
   }
-  let json: Record<string, unknown>;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch (error) {
-    throw new UserError(`${file}: not valid JSON (${(error as Error).message})`);
-  }
-  return checkModelSpec(file, json);
+  return checkModelSpec(file, readJsonObject(file, 'a model description (JSON object)'));
 }
 
 export function bundledModelNames(): string[] {

@@ -3,7 +3,7 @@
  * compares the measured step time with the simulator's prediction.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { prepareOutputFolder, writeJsonAtomic } from '../atomic-write.js';
@@ -11,7 +11,7 @@ import { readJsonObject } from '../json-file.js';
 import { UserError } from '../errors.js';
 import { loadDevicesWithRows, loadProfile, placementFromStageList } from '../load.js';
 import { evaluate } from '../simulate.js';
-import { DEFAULT_SETTINGS, LIMITS, type Placement, type Problem } from '../problem.js';
+import { DEFAULT_SETTINGS, LIMITS, type DeviceType, type Placement, type Problem } from '../problem.js';
 import { checkCatalogueBackends, useBackend } from './backends.js';
 import { MODELS_DIR, modelLayers, type ModelSpec } from './model.js';
 import { runPipeline } from './pipeline.js';
@@ -103,6 +103,26 @@ function chooseProfile(options: ValidateOptions, json: Record<string, unknown>):
   return defaultProfile(options.spec);
 }
 
+/**
+ * The types the prediction uses: those of the devices.csv the placement was
+ * made with (recorded as devicesFile and devicesSha256, and unchanged), by
+ * name, each keeping the backend --devices gives it; else --devices' own.
+ */
+function devicesForPrediction(options: ValidateOptions, json: Record<string, unknown>, types: DeviceType[]): { predictionTypes: DeviceType[]; predictionDevices: string } {
+  const file = json.devicesFile;
+  if (typeof file !== 'string' || typeof json.devicesSha256 !== 'string' || !existsSync(file) || sha256File(file) !== json.devicesSha256) {
+    return { predictionTypes: types, predictionDevices: options.devicesFile };
+  }
+  const recorded = new Map(loadDevicesWithRows(file).types.map((type) => [type.name, type] as const));
+  return {
+    predictionTypes: types.map((type) => {
+      const own = recorded.get(type.name);
+      return own ? { ...own, backend: type.backend } : type;
+    }),
+    predictionDevices: file,
+  };
+}
+
 export async function validatePlacement(options: ValidateOptions): Promise<Validation> {
   const { spec } = options;
   const steps = options.steps ?? 10;
@@ -119,7 +139,9 @@ export async function validatePlacement(options: ValidateOptions): Promise<Valid
   const microBatches = options.microBatches ?? (json.microBatches as number | undefined) ?? DEFAULT_SETTINGS.microBatches;
   const profileFile = chooseProfile(options, json);
   const profile = profileFile ? loadProfile(profileFile, layers, types) : { forwardMs: new Float64Array(layers.length * types.length).fill(NaN), backwardMs: new Float64Array(layers.length * types.length).fill(NaN) };
-  const problem: Problem = { layers, types, ...profile };
+  // Bandwidths, memory and prices of the placement's own devices.csv when it records one (what its stepMs was computed on).
+  const { predictionTypes, predictionDevices } = devicesForPrediction(options, json, types);
+  const problem: Problem = { layers, types: predictionTypes, ...profile };
   if (!Array.isArray(json.stages) || json.stages.length === 0) throw new UserError(`${options.placementFile}: expected a non-empty "stages" list`);
   const placement: Placement = placementFromStageList(options.placementFile, json.stages, problem);
   placement.forEach((stage, s) => {
@@ -129,6 +151,7 @@ export async function validatePlacement(options: ValidateOptions): Promise<Valid
   });
   // The output is checked before minutes of training: never overwritten silently, never found unwritable at the end.
   const outFile = options.outFile ?? join(dirname(options.placementFile), 'validation.json');
+  if (existsSync(outFile) && statSync(outFile).isDirectory()) throw new UserError(`--out ${outFile} is a folder: give the file to write, e.g. ${join(outFile, 'validation.json')}`);
   if (existsSync(outFile) && !options.force) throw new UserError(`${outFile} exists (an earlier validation): give --force to overwrite it, or --out FILE`);
   prepareOutputFolder(dirname(outFile), '--out');
   await checkCatalogueBackends(types, new Set(placement.map((stage) => stage.type)), { file: options.devicesFile, rows: deviceRows });
@@ -139,7 +162,7 @@ export async function validatePlacement(options: ValidateOptions): Promise<Valid
   const evaluation = profileFile ? evaluate(problem, { ...DEFAULT_SETTINGS, microBatches }, placement) : null;
   if (evaluation && evaluation.stepMs !== null) {
     predictedStepMs = evaluation.stepMs;
-    predictedFrom = `simulator on ${profileFile} and ${options.devicesFile}`;
+    predictedFrom = `simulator on ${profileFile} and ${predictionDevices}`;
   } else if (typeof json.stepMs === 'number' && Number.isFinite(json.stepMs) && json.stepMs > 0) {
     predictedStepMs = json.stepMs;
     predictedFrom = `stepMs of ${options.placementFile}`;
