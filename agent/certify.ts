@@ -68,6 +68,8 @@ export async function certify(problem: Problem, settings: Settings, placement: P
     upperBound: feasible ? objective : Infinity,
     timeLimitS: options.timeLimitS ?? DEFAULT_BOUND_TIME_S,
     signal: options.signal,
+    // When the search cannot finish, the relaxation's bound is often the best there is: let it have most of the time.
+    relaxationShare: 0.75,
   });
   const covered = exact.lowerBound !== undefined;
   let bound = covered ? exact.lowerBound! : exact.rootBound;

@@ -44,6 +44,8 @@ export interface ExactOptions {
   constrained?: boolean;
   /** Stop soon when aborted (the async runner yields to the event loop so the abort can arrive). */
   signal?: AbortSignal;
+  /** Share of the time limit the relaxation's tables may take before the labels (default 0.25). */
+  relaxationShare?: number;
 }
 
 /**
@@ -178,7 +180,8 @@ function* exactSteps(problem: Problem, settings: Settings, options: ExactOptions
   }
   const freeUnits = new Float64Array(K);
   // The relaxation may take a quarter of the time left (it pays off on long searches only).
-  const relaxationDeadline = deadlineAt === Infinity ? Infinity : performance.now() + (deadlineAt - performance.now()) / 4;
+  const relaxationShare = options.relaxationShare ?? 0.25;
+  const relaxationDeadline = deadlineAt === Infinity ? Infinity : performance.now() + (deadlineAt - performance.now()) * relaxationShare;
   const relaxation = goal === 'price' || signal?.aborted
     ? null
     : yield* relaxedTables(problem, M, budget, allowed, options.allowedTypes === undefined, relaxationDeadline, signal);
