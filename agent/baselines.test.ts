@@ -11,7 +11,7 @@ import { randomSearcher } from './random.js';
 import { greedySearcher } from './greedy.js';
 import { annealSearcher } from './anneal.js';
 import { geneticSearcher } from './genetic.js';
-import { smallProblem, syntheticProblem } from './synthetic.js';
+import { smallProblem, chainFixture } from './chains.fixture.js';
 
 const BASELINES: Searcher[] = [randomSearcher(), greedySearcher(), annealSearcher(), geneticSearcher()];
 
@@ -85,7 +85,7 @@ for (const { label, settings, optimum } of TINY_CASES) {
 }
 
 test('with the same seed every searcher returns the same placement, byte for byte', async () => {
-  const problem = syntheticProblem(24, 5);
+  const problem = chainFixture(24, 5);
   const settings: Settings = { ...DEFAULT_SETTINGS, budget: 10 };
   for (const searcher of BASELINES) {
     const run = () => searcher.search(problem, settings, { seed: 42, maxEvaluations: 4000 });
@@ -103,7 +103,7 @@ test('with the same seed every searcher returns the same placement, byte for byt
 test('the seeded searchers depend on their seed', async () => {
   // Not a guarantee for every problem, but on this one (no searcher reaches the
   // optimum in 30 000 evaluations) different seeds must end differently.
-  const problem = syntheticProblem(60, 7);
+  const problem = chainFixture(60, 7);
   const settings: Settings = { ...DEFAULT_SETTINGS, objective: 'cost', deadline: 1500 };
   for (const searcher of [randomSearcher(), annealSearcher(), geneticSearcher()]) {
     const outcomes = new Set<string>();
@@ -117,7 +117,7 @@ test('the seeded searchers depend on their seed', async () => {
 });
 
 test('searchers never spend more than maxEvaluations', async () => {
-  const problem = syntheticProblem(30, 2);
+  const problem = chainFixture(30, 2);
   const settings: Settings = { ...DEFAULT_SETTINGS, budget: 8 };
   for (const searcher of BASELINES) {
     for (const maxEvaluations of [1, 7, 150, 2500]) {
@@ -178,7 +178,7 @@ test('random, anneal and genetic find the best provisioned assignment of random 
 
 test('greedy ends at a local optimum: no single-layer change beats it once provisioned', async () => {
   for (const seed of [1, 2, 3, 4, 5]) {
-    const problem = syntheticProblem(12, seed);
+    const problem = chainFixture(12, seed);
     const settings: Settings = { ...DEFAULT_SETTINGS, budget: 10 };
     const result = await greedySearcher().search(problem, settings, { seed: 1, maxEvaluations: 1e7 });
     assert.ok(result.feasible);
@@ -200,7 +200,7 @@ test('greedy ends at a local optimum: no single-layer change beats it once provi
 
 test('a trace only improves and ends at the result', async () => {
   // Small enough for random search to find feasible placements too.
-  const problem = syntheticProblem(6, 3);
+  const problem = chainFixture(6, 3);
   const settings: Settings = { ...DEFAULT_SETTINGS, budget: 8 };
   for (const searcher of BASELINES) {
     const result = await searcher.search(problem, settings, { seed: 9, maxEvaluations: 5000 });
@@ -214,7 +214,7 @@ test('a trace only improves and ends at the result', async () => {
 });
 
 test('progress is reported with a growing evaluation count', async () => {
-  const problem = syntheticProblem(20, 4);
+  const problem = chainFixture(20, 4);
   for (const searcher of BASELINES) {
     const seen: number[] = [];
     await searcher.search(problem, DEFAULT_SETTINGS, {

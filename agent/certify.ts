@@ -34,6 +34,8 @@ export interface Certificate {
   provenOptimal: boolean;
   /** True when no feasible placement exists (the bound search covered them all). */
   provenInfeasible: boolean;
+  /** For an infeasible placement: the objective of a feasible one the bound search found, if it found one. */
+  feasibleFound?: number;
   /** How the bound was obtained, in words. */
   boundBy: string;
   /** Seconds the bound search took. */
@@ -66,6 +68,8 @@ export async function certify(problem: Problem, settings: Settings, placement: P
     upperBound: feasible ? objective : Infinity,
     timeLimitS: options.timeLimitS ?? DEFAULT_BOUND_TIME_S,
     signal: options.signal,
+    // When the search cannot finish, the relaxation's bound is often the best there is: let it have most of the time.
+    relaxationShare: 0.75,
   });
   const covered = exact.lowerBound !== undefined;
   let bound = covered ? exact.lowerBound! : exact.rootBound;
@@ -82,7 +86,8 @@ export async function certify(problem: Problem, settings: Settings, placement: P
   if (known > bound) [bound, boundBy] = [known, 'the exact search'];
   if (!feasible) {
     const provenInfeasible = exact.complete && exact.placement === null;
-    return { lowerBound: null, gap: null, provenOptimal: false, provenInfeasible, boundBy, boundSeconds: seconds() };
+    const feasibleFound = exact.placement !== null ? exact.value : undefined;
+    return { lowerBound: null, gap: null, provenOptimal: false, provenInfeasible, feasibleFound, boundBy, boundSeconds: seconds() };
   }
   // A bound cannot exceed a feasible objective; the relaxation's safety margin keeps it below, min() makes sure.
   const lowerBound = Math.max(0, Math.min(bound, objective));

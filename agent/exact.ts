@@ -50,6 +50,8 @@ export interface ExactOptions {
   maxExpansions?: number;
   /** Use the relaxation bound (default true). Its tables cost O(L²) time before the first label: off for short capped decodes of long chains. */
   relaxation?: boolean;
+  /** Share of the time limit the relaxation's tables may take before the labels (default 0.25). */
+  relaxationShare?: number;
 }
 
 /**
@@ -186,7 +188,8 @@ function* exactSteps(problem: Problem, settings: Settings, options: ExactOptions
   }
   const freeUnits = new Float64Array(K);
   // The relaxation may take a quarter of the time left (it pays off on long searches only).
-  const relaxationDeadline = deadlineAt === Infinity ? Infinity : performance.now() + (deadlineAt - performance.now()) / 4;
+  const relaxationShare = options.relaxationShare ?? 0.25;
+  const relaxationDeadline = deadlineAt === Infinity ? Infinity : performance.now() + (deadlineAt - performance.now()) * relaxationShare;
   const relaxation = goal === 'price' || signal?.aborted || options.relaxation === false
     ? null
     : yield* relaxedTables(problem, M, budget, allowed, options.allowedTypes === undefined, relaxationDeadline, signal);

@@ -89,8 +89,9 @@ export async function certifiedPlacementJson(
 }
 
 function certificateKeys(certificate: Certificate): Record<string, unknown> {
-  const { lowerBound, gap, provenOptimal, provenInfeasible, boundBy, boundSeconds } = certificate;
+  const { lowerBound, gap, provenOptimal, provenInfeasible, feasibleFound, boundBy, boundSeconds } = certificate;
   const keys: Record<string, unknown> = { lowerBound, gap, provenOptimal };
   if (lowerBound === null) keys.provenInfeasible = provenInfeasible;
+  if (feasibleFound !== undefined) keys.feasibleFound = feasibleFound;
   return { ...keys, boundBy, boundSeconds: Number(boundSeconds.toFixed(3)) };
 }

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_SETTINGS } from '../env/problem.js';
 import { chainFeatures, INCUMBENT_FEATURE, LAYER_FEATURES, PAIR_FEATURES, setIncumbent } from './features.js';
-import { syntheticProblem } from './synthetic.js';
+import { chainFixture } from './chains.fixture.js';
 
 test('features have one row per (layer, type) pair and per layer, all finite', () => {
-  const problem = syntheticProblem(13, 3);
+  const problem = chainFixture(13, 3);
   const f = chainFeatures(problem, { ...DEFAULT_SETTINGS, budget: 10 });
   const L = 13;
   const K = problem.types.length;
@@ -17,7 +17,7 @@ test('features have one row per (layer, type) pair and per layer, all finite', (
 });
 
 test('the runnable flag follows the profile, and the fastest type has slowdown 0', () => {
-  const problem = syntheticProblem(20, 5);
+  const problem = chainFixture(20, 5);
   const f = chainFeatures(problem, DEFAULT_SETTINGS);
   const K = problem.types.length;
   for (let l = 0; l < 20; l++) {
@@ -33,7 +33,7 @@ test('the runnable flag follows the profile, and the fastest type has slowdown 0
 });
 
 test('the incumbent flag marks exactly one type per layer, and clears', () => {
-  const problem = syntheticProblem(6, 2);
+  const problem = chainFixture(6, 2);
   const f = chainFeatures(problem, DEFAULT_SETTINGS, [0, 1, 1, 2, 0, 1]);
   const K = problem.types.length;
   const flags = (l: number) => Array.from({ length: K }, (_, k) => f.pair[(l * K + k) * PAIR_FEATURES + INCUMBENT_FEATURE]);

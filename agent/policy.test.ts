@@ -8,11 +8,11 @@ import { DEFAULT_SETTINGS } from '../env/problem.js';
 import { chainFeatures } from './features.js';
 import { ENCODER_KINDS, PolicyNetwork, disposeInputs } from './policy.js';
 import { loadPolicy, savePolicy } from './policy-io.js';
-import { syntheticProblem } from './synthetic.js';
+import { chainFixture } from './chains.fixture.js';
 
 test('every encoder gives a distribution per layer that sums to 1 and is 0 where a type cannot run', () => {
   for (const L of [1, 9]) {
-    const problem = syntheticProblem(L, 4);
+    const problem = chainFixture(L, 4);
     const K = problem.types.length;
     const features = chainFeatures(problem, DEFAULT_SETTINGS);
     for (const encoder of ENCODER_KINDS) {
@@ -38,7 +38,7 @@ test('every encoder gives a distribution per layer that sums to 1 and is 0 where
 test('one policy reads chains of different lengths (transfer)', () => {
   const policy = PolicyNetwork.create({}, 3);
   for (const L of [4, 30]) {
-    const inputs = policy.inputs(chainFeatures(syntheticProblem(L, 1), DEFAULT_SETTINGS));
+    const inputs = policy.inputs(chainFeatures(chainFixture(L, 1), DEFAULT_SETTINGS));
     assert.equal(policy.distribution(inputs).stay.length, L);
     disposeInputs(inputs);
   }
@@ -67,7 +67,7 @@ test('a saved policy loads back with the same distribution (model.json + weights
     assert.equal(modelJson.modelTopology.format, 'placer-policy');
     assert.deepEqual(modelJson.weightsManifest[0].paths, ['weights.bin']);
     const { policy: loaded } = await loadPolicy(dir);
-    const features = chainFeatures(syntheticProblem(7, 2), DEFAULT_SETTINGS);
+    const features = chainFeatures(chainFixture(7, 2), DEFAULT_SETTINGS);
     const a = policy.inputs(features);
     const b = loaded.inputs(features);
     assert.deepEqual(Array.from(loaded.distribution(b).probs), Array.from(policy.distribution(a).probs));

@@ -6,7 +6,7 @@ import { Simulator } from '../env/simulate.js';
 import { DEFAULT_SETTINGS, assignmentOf, type Problem, type Settings } from '../env/problem.js';
 import { provision, provisionInPlace } from './provision.js';
 import { readPlacement } from './tracker.js';
-import { smallProblem } from './synthetic.js';
+import { smallProblem } from './chains.fixture.js';
 
 function smallSettings(seed: number): Settings {
   const rng = seedrandom.alea(`settings-${seed}`);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { evaluate, Simulator } from './simulate.js';
 import { DEFAULT_SETTINGS, type Problem, type Settings } from './problem.js';
 
-/** 3 layers, 2 types; numbers chosen so every term of DESIGN.md can be checked by hand. */
+/** 3 layers, 2 types; numbers chosen so every term of the model (README, "The model the simulator scores") can be checked by hand. */
 export function handProblem(): Problem {
   return {
     layers: [

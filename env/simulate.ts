@@ -300,18 +300,19 @@ export class Simulator {
   private moveViolating = new Int32Array(0);
   private moveScratchUsed = new Float64Array(0);
   private currentObjective = NaN;
-  private currentResults = [NaN, NaN, NaN, NaN, 0, 0];
+  /** stepMs, pricePerHour, costPerStep, violation, unrunnableLayers, overflow (1/0) of the current assignment. */
+  private readonly currentResults = new Float64Array(6);
 
   /** The results of the current assignment, as setCurrent left them. */
   private restoreCurrent(): number {
-    const [stepMs, price, cost, violation, unrunnable, overflow] = this.currentResults;
-    this.stepMs = stepMs;
-    this.pricePerHour = price;
-    this.costPerStep = cost;
-    this.violation = violation;
-    this.unrunnableLayers = unrunnable;
-    this.overflow = overflow === 1;
-    this.feasible = violation === 0;
+    const results = this.currentResults;
+    this.stepMs = results[0];
+    this.pricePerHour = results[1];
+    this.costPerStep = results[2];
+    this.violation = results[3];
+    this.unrunnableLayers = results[4];
+    this.overflow = results[5] === 1;
+    this.feasible = results[3] === 0;
     this.unitsUsed.set(this.moveUsed);
     return this.currentObjective;
   }
@@ -341,7 +342,13 @@ export class Simulator {
     this.moveStageCount = S;
     this.moveUsed.set(this.unitsUsed);
     let magnitude = 0;
-    this.currentResults = [this.stepMs, this.pricePerHour, this.costPerStep, this.violation, this.unrunnableLayers, this.overflow ? 1 : 0];
+    const results = this.currentResults;
+    results[0] = this.stepMs;
+    results[1] = this.pricePerHour;
+    results[2] = this.costPerStep;
+    results[3] = this.violation;
+    results[4] = this.unrunnableLayers;
+    results[5] = this.overflow ? 1 : 0;
     this.moveSum[0] = 0;
     this.moveViolation[0] = 0;
     this.moveUnrunnable[0] = 0;

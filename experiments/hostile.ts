@@ -352,6 +352,60 @@ function killCases(): Case[] {
   });
 }
 
+/** Ctrl-C 10 s into a long training must stop it within 10 s, checkpointed and exported. */
+function interruptCases(): Case[] {
+  const dir = fresh('interrupted');
+  return [
+    {
+      name: 'train --problem gpt2-medium --time-limit 60: SIGINT after 10 s stops it within 10 s',
+      args: [],
+      expect: 'ok',
+      outDirs: [dir],
+      run: async () => {
+        const child = spawn(process.execPath, [BIN, 'train', '--problem', 'gpt2-medium', '--time-limit', '60', '--no-progress', '--out', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk) => (stdout += chunk));
+        child.stderr.on('data', (chunk) => (stderr += chunk));
+        const closed = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+        await new Promise((r) => setTimeout(r, 10_000));
+        child.kill('SIGINT');
+        const code = await Promise.race([closed, new Promise<'late'>((r) => setTimeout(() => r('late'), 10_000))]);
+        if (code === 'late') {
+          child.kill('SIGKILL');
+          await closed;
+          return { code: null, stdout, stderr: `${stderr}(did not stop within 10 s of SIGINT)`, timedOut: true };
+        }
+        return { code, stdout, stderr, timedOut: false };
+      },
+      wrong: () => (existsSync(join(dir, 'placement.json')) ? undefined : 'no placement.json after Ctrl-C'),
+    },
+  ];
+}
+
+/** Two runs on one folder: the second is refused in one line while the first holds it. */
+function lockCases(): Case[] {
+  const dir = fresh('shared');
+  return [
+    {
+      name: 'train twice on one --out at once: the second is refused',
+      args: [],
+      expect: 'reject',
+      mentions: ['in use'],
+      outDirs: [dir],
+      run: async () => {
+        const first = spawn(process.execPath, [BIN, 'train', '--problem', 'toy', '--iterations', '3000', '--no-progress', '--out', dir], { stdio: 'ignore' });
+        const closed = new Promise((r) => first.once('close', r));
+        await new Promise((r) => setTimeout(r, 3000));
+        const second = await placer(['train', '--problem', 'toy', '--quick', '--no-progress', '--out', dir]);
+        first.kill('SIGKILL');
+        await closed;
+        return second;
+      },
+    },
+  ];
+}
+
 function realCases(): Case[] {
   const cases: Case[] = [];
   const devices = join(ROOT, 'profiles', 'local', 'devices.csv');
@@ -441,7 +495,7 @@ function modelCases(): Case[] {
 }
 
 async function main(): Promise<void> {
-  const all = [...csvCases(), ...placementCases(), ...flagCases(), ...problemJsonCases(), ...randomCases(), ...trainCases(), ...killCases(), ...realCases(), ...modelCases()];
+  const all = [...csvCases(), ...placementCases(), ...flagCases(), ...problemJsonCases(), ...randomCases(), ...trainCases(), ...killCases(), ...interruptCases(), ...lockCases(), ...realCases(), ...modelCases()];
   const cases = ONLY ? all.filter((c) => c.name.includes(ONLY)) : all;
   const counts: Record<Outcome, number> = { clean: 0, 'stack trace': 0, hang: 0, 'wrong result': 0, unclear: 0 };
   const notClean: string[] = [];

@@ -36,8 +36,8 @@ export function register(program: Command): void {
     .action(async (options: PlaceCommandOptions) => {
       const log = (line: string) => process.stderr.write(`placer: ${line}\n`);
       const loaded = loadProblemFromOptions(options);
-      // Fine-tuning checks and locks the folder in trainCommand; zero-shot does it here, before any work.
-      if (options.fineTune === undefined) prepareOutputFolder(options.out);
+      // The output folder is checked before any work; fine-tuning takes its lock in trainCommand, zero-shot here.
+      prepareOutputFolder(options.out);
       const lock = options.fineTune === undefined ? lockFolder(options.out, '--out', log) : undefined;
       await selectBackend(options.backend, log);
       const { policy } = await loadPolicy(options.policy);

@@ -116,7 +116,8 @@ export function describeSolve(problem: Problem, settings: Settings, result: Sear
     formatEvaluation(report, new Map(problem.layers.map((l, i) => [l.name, i]))),
   ];
   if (json) lines.push(describeCertificate(settings, json));
-  if (!result.feasible) {
+  // A heuristic that found nothing proves nothing, unless the certificate proved infeasibility (said above).
+  if (!result.feasible && (result.method === 'exact' || json?.provenInfeasible !== true)) {
     lines.push(
       result.method === 'exact'
         ? describeLoosest(settings, json ?? loosestNeeded(problem, settings))
@@ -133,11 +134,13 @@ export function describeCertificate(settings: Settings, json: PlacementJson): st
   if (json.lowerBound === null || json.lowerBound === undefined) {
     return json.provenInfeasible
       ? `Proven: no placement is feasible under these settings (the exact search covered every placement${took}).`
-      : `No feasible placement found; none is proven impossible within the bound time${took}.`;
+      : typeof json.feasibleFound === 'number'
+        ? `The bound search found a feasible placement (${Number(json.feasibleFound.toPrecision(6))} ${unit}${took}): try --method exact.`
+        : `No feasible placement found; none is proven impossible within the bound time${took}.`;
   }
   const gap = json.gap as number;
   return gap === 0
-    ? `Lower bound ${json.lowerBound} ${unit}: proven optimal (gap 0; ${json.boundBy}${took}).`
+    ? `Lower bound ${Number(json.lowerBound.toPrecision(6))} ${unit}: proven optimal (gap 0; ${json.boundBy}${took}).`
     : `Lower bound ${Number(json.lowerBound.toPrecision(6))} ${unit}: within ${(gap * 100).toFixed(2)}% of the best possible (${json.boundBy}${took}).`;
 }
 

@@ -12,7 +12,7 @@
  * step (no budget); it writes experiments/results/exact-bench.sweep.md/.json.
  * `--synthetic N` adds N random 100-layer, 4-type problems (profiles/synthetic.ts) to the sweep.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../env/atomic-write.js';
 import { join } from 'node:path';
 import { PACKAGE_ROOT, bundledProblem, bundledProblemNames } from '../../env/bundled.js';
 import { loadProblem } from '../../env/load.js';
@@ -115,9 +115,8 @@ const table = lines.join('\n');
 console.log(table);
 if (!only) {
   const dir = join(PACKAGE_ROOT, 'experiments', 'results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'exact-bench.md'), `# Exact searcher bench\n\n${table}\n`);
-  writeFileSync(join(dir, 'exact-bench.json'), JSON.stringify({ limitS, rows }, null, 2) + '\n');
+  writeFileAtomic(join(dir, 'exact-bench.md'), `# Exact searcher bench\n\n${table}\n`);
+  writeFileAtomic(join(dir, 'exact-bench.json'), JSON.stringify({ limitS, rows }, null, 2) + '\n');
 }
 }
 
@@ -189,8 +188,7 @@ async function runSweep(): Promise<void> {
   console.log(table);
   if (!only || args.includes('--write')) {
     const dir = join(PACKAGE_ROOT, 'experiments', 'results');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'exact-bench.sweep.md'), `# Exact searcher sweep over budgets and deadlines\n\n${table}\n`);
-    writeFileSync(join(dir, 'exact-bench.sweep.json'), JSON.stringify({ limitS, rows: sweepRows }, null, 2) + '\n');
+      writeFileAtomic(join(dir, 'exact-bench.sweep.md'), `# Exact searcher sweep over budgets and deadlines\n\n${table}\n`);
+    writeFileAtomic(join(dir, 'exact-bench.sweep.json'), JSON.stringify({ limitS, rows: sweepRows }, null, 2) + '\n');
   }
 }

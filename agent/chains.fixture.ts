@@ -1,13 +1,16 @@
 /**
- * A seeded synthetic problem for benchmarks and scale tests of the searchers:
- * a chain of layers whose sizes vary like a convolutional network turning into
- * dense layers, and four unit types from a cheap CPU to a costly accelerator
- * that cannot run every layer. Not a real profile; a stable, reproducible one.
+ * Fixed problems for the agent's tests and benches (not for users: the
+ * seeded synthetic problems users see come from profiles/synthetic.ts).
+ * `chainFixture`: a chain of layers whose sizes vary like a convolutional
+ * network turning into dense layers, and four unit types from a cheap CPU to
+ * a costly accelerator that cannot run every layer. `smallProblem`: a random
+ * small problem whose every layer runs on every type. Kept as they were so
+ * the tests that use them keep their numbers.
  */
 import seedrandom from 'seedrandom';
 import type { DeviceType, Layer, Problem } from '../env/problem.js';
 
-export function syntheticProblem(layerCount: number, seed: number): Problem {
+export function chainFixture(layerCount: number, seed: number): Problem {
   const rng = seedrandom.alea(String(seed));
   const types: DeviceType[] = [
     { name: 'cpu', pricePerHour: 0.2, count: 8, memoryBytes: 64e9, bandwidthBytesPerS: 1.25e9 },
