@@ -172,7 +172,8 @@ export class PolicyNetwork {
   }
 
   /** The tensors of one problem's features; the caller disposes them (`disposeInputs`). */
-  inputs(features: ChainFeatures): PolicyInputs {
+  /** The chain as tensors; `priorStages`: the stage count the stay prior aims at (see `stayOffset`). */
+  inputs(features: ChainFeatures, priorStages = PRIOR_STAGES): PolicyInputs {
     const { layerCount: L, typeCount: K } = features;
     const mask = new Float32Array(L * K);
     for (let i = 0; i < mask.length; i++) mask[i] = features.runnable[i];
@@ -189,7 +190,7 @@ export class PolicyNetwork {
       layer: tf.tensor2d(features.layer, [L, LAYER_FEATURES]),
       mask: tf.tensor2d(mask, [L, K]),
       distance,
-      stayOffset: stayOffset(L),
+      stayOffset: stayOffset(L, priorStages),
     };
   }
 
@@ -327,19 +328,21 @@ type InitKind = 'glorot' | 'zeros' | 'small' | 'stay';
 /** Initial stay logit: σ(2) ≈ 0.88, so a fresh policy samples a few long runs rather than a type per layer. */
 export const INITIAL_STAY_LOGIT = 2;
 
-/** Stages a fresh policy samples on a long chain, about (see `stayOffset`). */
-const PRIOR_STAGES = 4;
+/** Stages a fresh policy samples on a long chain, about (see `stayOffset`): the first policy's prior. */
+export const PRIOR_STAGES = 4;
 
 /**
  * A fixed offset on the stay logits of an L-layer chain, so that a fresh
- * policy samples about PRIOR_STAGES stages on a long chain (stay 1 − 4/L)
+ * policy samples about `stages` stages on a long chain (stay 1 − stages/L)
  * rather than one every 8 layers (36 stages at 300 layers, each taking a
- * unit and the budget with it). 0 up to 40 layers.
+ * unit and the budget with it). With the default 4: 0 up to 40 layers. A
+ * restart may ask for more stages than σ(2) gives (agent/rl/config.ts
+ * `priorStages`): the offset may then be negative, down to a stay logit of 0.
  */
-export function stayOffset(L: number): number {
-  if (L <= PRIOR_STAGES) return 0;
-  const p = 1 - PRIOR_STAGES / L;
-  return Math.max(0, Math.log(p / (1 - p)) - INITIAL_STAY_LOGIT);
+export function stayOffset(L: number, stages = PRIOR_STAGES): number {
+  if (L <= stages) return 0;
+  const p = 1 - stages / L;
+  return Math.max(stages <= PRIOR_STAGES ? 0 : -INITIAL_STAY_LOGIT, Math.log(p / (1 - p)) - INITIAL_STAY_LOGIT);
 }
 
 /** Glorot-uniform (or zeros, or a tenth of Glorot for output layers: a near-uniform first policy) from `rng`. */

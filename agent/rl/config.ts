@@ -12,6 +12,12 @@ export interface Schedule {
   learningRate: number;
   entropyStart: number;
   entropyEnd: number;
+  /**
+   * Stages the fresh policy's stay prior aims at on a long chain (agent/policy.ts
+   * `stayOffset`); the uniform exploration draws with the same prior. Restarts
+   * cycle through several, so that no one prior decides the run's basin.
+   */
+  priorStages: number;
 }
 
 export interface ReinforceConfig extends Schedule {
@@ -94,6 +100,7 @@ export const DEFAULT_REINFORCE_CONFIG: ReinforceConfig = {
   learningRate: 0.01,
   entropyStart: 0.05,
   entropyEnd: 0.005,
+  priorStages: 4,
   epochs: 4,
   ppoClip: 0.2,
   clipNorm: 1,
@@ -108,9 +115,9 @@ export const DEFAULT_REINFORCE_CONFIG: ReinforceConfig = {
   defaultIterations: 300,
   patience: 10,
   restartSchedules: [
-    { learningRate: 0.01, entropyStart: 0.1, entropyEnd: 0.01 },
-    { learningRate: 0.005, entropyStart: 0.3, entropyEnd: 0.03 },
-    { learningRate: 0.02, entropyStart: 0.03, entropyEnd: 0.003 },
+    { learningRate: 0.01, entropyStart: 0.1, entropyEnd: 0.01, priorStages: 8 },
+    { learningRate: 0.005, entropyStart: 0.3, entropyEnd: 0.03, priorStages: 16 },
+    { learningRate: 0.02, entropyStart: 0.03, entropyEnd: 0.003, priorStages: 4 },
   ],
   restartAfter: 150,
   idleRestarts: 30,

@@ -136,7 +136,7 @@ export class ReinforceTrainer {
     this.rng = seedrandom.alea(`reinforce:${options.seed}`, { state: true });
     this.limits = actionLimits(problem, settings);
     this.features = chainFeatures(problem, settings);
-    this.inputs = this.policy.inputs(this.features);
+    this.inputs = this.policy.inputs(this.features, this.schedule().priorStages);
     this.decoder = config.decoder === 'dp'
       ? new ExactDecoder(problem, settings, this.sim, this.tracker, Math.max(1000, Math.floor(config.decodeWork / problem.layers.length)), options.timeLimitS, problem.layers.length > config.exactDecodeLayers ? config.decodeBeam : Infinity)
       : null;
@@ -209,12 +209,12 @@ export class ReinforceTrainer {
     this.policy = policy;
     this.ownsPolicy = true;
     this.learner = new Learner(this.learnerConfig());
-    this.inputs = this.policy.inputs(this.features);
+    this.inputs = this.policy.inputs(this.features, this.schedule().priorStages);
   }
 
   /** The current stage distribution (one forward pass). */
   distribution(): StageDistribution {
-    if (this.config.uniformProposals) return new StageDistribution(uniformParams(this.limits), this.limits);
+    if (this.config.uniformProposals) return new StageDistribution(uniformParams(this.limits, this.schedule().priorStages), this.limits);
     return new StageDistribution(this.policy.distribution(this.inputs), this.limits);
   }
 
@@ -225,7 +225,7 @@ export class ReinforceTrainer {
     const explored = config.uniformProposals ? 0 : Math.round(config.batchSize * config.explore);
     let rows = dist.sample(config.batchSize - explored, this.rng);
     if (explored > 0) {
-      const uniform = new StageDistribution(uniformParams(this.limits), this.limits).sample(explored, this.rng);
+      const uniform = new StageDistribution(uniformParams(this.limits, this.schedule().priorStages), this.limits).sample(explored, this.rng);
       dist.relabel(uniform);
       rows = concatRollouts([rows, uniform]);
     }
@@ -334,7 +334,7 @@ export class ReinforceTrainer {
     this.incumbentKey = key;
     setIncumbent(this.features, assignment);
     disposeInputs(this.inputs);
-    this.inputs = this.policy.inputs(this.features);
+    this.inputs = this.policy.inputs(this.features, this.schedule().priorStages);
   }
 
   /**
@@ -437,6 +437,8 @@ export class ReinforceTrainer {
       // The checkpointed policy is the restarted one (the caller passes it): its schedule's learning rate.
       this.learner.dispose();
       this.learner = new Learner(this.learnerConfig());
+      disposeInputs(this.inputs);
+      this.inputs = this.policy.inputs(this.features, this.schedule().priorStages);
     }
     this.refreshIncumbent();
   }
@@ -457,8 +459,8 @@ export class ReinforceTrainer {
   }
 }
 
-/** Uniform over the runnable types; stay with the fresh policy's prior (σ(2) ≈ 0.88, more on long chains: `stayOffset`). */
-function uniformParams(limits: ActionLimits): { probs: Float32Array; stay: Float32Array } {
+/** Uniform over the runnable types; stay with the fresh policy's prior (σ(2) ≈ 0.88, adjusted on long chains: `stayOffset`). */
+function uniformParams(limits: ActionLimits, priorStages: number): { probs: Float32Array; stay: Float32Array } {
   const { layerCount: L, typeCount: K, runnable } = limits;
   const probs = new Float32Array(L * K);
   for (let l = 0; l < L; l++) {
@@ -466,7 +468,7 @@ function uniformParams(limits: ActionLimits): { probs: Float32Array; stay: Float
     for (let k = 0; k < K; k++) n += runnable[l * K + k];
     for (let k = 0; k < K; k++) probs[l * K + k] = runnable[l * K + k] / Math.max(1, n);
   }
-  return { probs, stay: new Float32Array(L).fill(1 / (1 + Math.exp(-(INITIAL_STAY_LOGIT + stayOffset(L))))) };
+  return { probs, stay: new Float32Array(L).fill(1 / (1 + Math.exp(-(INITIAL_STAY_LOGIT + stayOffset(L, priorStages))))) };
 }
 
 export function methodName(decoder: DecoderKind): string {
