@@ -177,7 +177,7 @@ function markdown(policy: PolicyAloneRow[], abl: AblationRow[], metas: Array<Rec
   if (policy.length > 0) {
     const seeds = [...new Set(policy.map((r) => r.seed))];
     lines.push(`## Policy alone (\`placer train --decoder none --time-limit ${meta.time}\`)`, '',
-      'Ratio = objective / proven optimum (exact searcher); "inf." = no feasible placement. 1 % = seconds until the best came within 1 % of the optimum ("-": never).', '',
+      'Ratio = objective / proven optimum (exact searcher); "inf." = no feasible placement; blank = seed not run. 1 % = seconds until the best came within 1 % of the optimum ("-": never).', '',
       `| problem | L | K | optimum | ${seeds.map((s) => `seed ${s}`).join(' | ')} | worst | 1 % (s, median) |`,
       `|---|---|---|---|${seeds.map(() => '---').join('|')}|---|---|`);
     for (const name of [...new Set(policy.map((r) => r.problem))]) {
@@ -185,7 +185,7 @@ function markdown(policy: PolicyAloneRow[], abl: AblationRow[], metas: Array<Rec
       const ratios = group.map((r) => r.ratio);
       const worst = ratios.some((r) => r === null) ? null : Math.max(...(ratios as number[]));
       const times = group.map((r) => r.secondsTo1pct).filter((t): t is number => t !== null).sort((a, b) => a - b);
-      lines.push(`| ${name} | ${group[0].layers} | ${group[0].types} | ${group[0].optimum.toPrecision(6)} | ${group.map((r) => f4(r.ratio)).join(' | ')} | ${f4(worst)} | ${times.length === group.length ? times[Math.floor(times.length / 2)].toFixed(1) : `${times.length}/${group.length} reached`} |`);
+      lines.push(`| ${name} | ${group[0].layers} | ${group[0].types} | ${group[0].optimum.toPrecision(6)} | ${seeds.map((seed) => { const r = group.find((g) => g.seed === seed); return r ? f4(r.ratio) : ' '; }).join(' | ')} | ${f4(worst)} | ${times.length === group.length ? times[Math.floor(times.length / 2)].toFixed(1) : `${times.length}/${group.length} reached`} |`);
     }
     lines.push('');
   }
