@@ -96,6 +96,8 @@ export const DEFAULT_BUCKETS = 200;
 /** Replica counts above this are grouped on a ladder (as in the exact searcher). */
 const DENSE = 256;
 const LADDER = 1.25;
+/** Dynamic programs of one run at most (each split of a box costs one). */
+const MAX_PROGRAMS = 400;
 /** Float slack on the caps, memory and money: the relaxation admits a hair more, never less. */
 const SLACK = 1e-9;
 
@@ -273,6 +275,8 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
     linkMost = Math.max(linkMost, linkMs(activationBytes[l], a.bandwidthBytesPerS, b.bandwidthBytesPerS));
   }
   const topX = Math.max(W * slowest, 2 * W * linkMost, 1e-12);
+  // Below this a cap is no cap: the least positive time in the chain, relative to the whole.
+  const smallest = Math.max(fastest * 1e-9, 1e-12);
   const hint = options.capHint;
   const xs = hint !== undefined && hint > 0 && hint < Infinity
     ? [0, ...[0.25, 0.6, 0.85, 0.95, 1, 1.05, 1.15, 1.4, 2, 4].map((f) => hint * f), Infinity]
@@ -297,9 +301,12 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
     for (let j = 1; j < boxes.length; j++) if (valueOf(boxes[j]) < valueOf(boxes[worst])) worst = j;
     const box = boxes[worst];
     if (valueOf(box) >= upper) break;
-    const xWidth = box.x1 === Infinity ? 0 : (box.x1 - box.x0) / box.x1;
-    const yWidth = box.y1 === Infinity ? 0 : (box.y1 - box.y0) / box.y1;
-    if (Math.max(xWidth, yWidth) <= (options.tolerance ?? 1e-4)) break;
+    // Splitting a box raises its value by its width at most, unless a half turns out empty: widths are
+    // measured against the box's value (a box at 0 is split until its caps are below any time of the chain).
+    const scale = Math.max(valueOf(box), smallest);
+    const xWidth = box.x1 === Infinity ? 0 : (box.x1 - box.x0) / scale;
+    const yWidth = box.y1 === Infinity ? 0 : (box.y1 - box.y0) / scale;
+    if (Math.max(xWidth, yWidth) <= (options.tolerance ?? 1e-4) || programs >= MAX_PROGRAMS) break;
     const splitX = xWidth >= yWidth;
     const [lo, hi] = splitX ? [box.x0, box.x1] : [box.y0, box.y1];
     const mid = lo > 0 && hi > 4 * lo ? Math.sqrt(lo * hi) : (lo + hi) / 2;
