@@ -262,6 +262,16 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
     totalParams += paramBytes[l];
   }
   for (const t of types) if (t.count > 1) largestAllReduce = Math.max(largestAllReduce, allReduceMs(t.count, totalParams, t.bandwidthBytesPerS));
+  // Every program's own placement is scored too (money rounded down, it may break the budget).
+  let placement: Placement | null = null;
+  let placementStep = Infinity;
+  const sim = new Simulator(problem, settings);
+  const offer = () => {
+    const candidate = lastPlacement();
+    if (!candidate) return;
+    const step = sim.scorePlacement(candidate);
+    if (sim.feasible && step < placementStep) [placement, placementStep] = [candidate, step];
+  };
   interface Box { x0: number; x1: number; y0: number; y1: number; sum: number }
   const valueOf = (box: Box) => (box.sum === Infinity ? Infinity : box.x0 + box.y0 + Math.max(0, box.sum));
   const grid = (bottom: number, top: number, n: number) => {
@@ -290,6 +300,7 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
       let sum = -Infinity;
       if (!outOfTime) sum = (yield* leastSum(xs[a], ys[b])) ?? -Infinity;
       const above = Math.max(sums.get(`${a + 1},${b}`) ?? -Infinity, sums.get(`${a},${b + 1}`) ?? -Infinity);
+      if (sum > -Infinity) offer();
       sum = Math.max(sum, above);
       sums.set(`${a},${b}`, sum);
       boxes.push({ x0: xs[a - 1], x1: xs[a], y0: ys[b - 1], y1: ys[b], sum });
@@ -312,6 +323,7 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
     const mid = lo > 0 && hi > 4 * lo ? Math.sqrt(lo * hi) : (lo + hi) / 2;
     const sum = yield* leastSum(splitX ? mid : box.x1, splitX ? box.y1 : mid);
     if (sum === null) break;
+    offer();
     const low = Math.max(sum, box.sum);
     boxes.splice(worst, 1,
       splitX ? { ...box, x1: mid, sum: low } : { ...box, y1: mid, sum: low },
@@ -322,11 +334,8 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
   for (const box of boxes) if (valueOf(box) < bound) [bound, least] = [valueOf(box), box];
   // Placements near the caps that set the bound, money rounded up (so within the budget): the
   // simulator scores them (they may still break a type's count); the best feasible one is kept.
-  let placement: Placement | null = null;
-  let placementStep = Infinity;
   if (least && least.sum < Infinity) {
     roundUp = true;
-    const sim = new Simulator(problem, settings);
     const tried = new Set<string>();
     for (const factor of options.placementCaps ?? PLACEMENT_CAPS) {
       if (outOfTime) break;
