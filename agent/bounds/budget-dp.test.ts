@@ -43,9 +43,9 @@ test('budget DP: the bound never exceeds the brute-force optimum, Infinity only 
     const problem = hardSmallProblem(seed);
     const settings = timeSettings(seed, problem);
     const brute = bruteForce(problem, settings);
-    // Coarse money (few buckets) is the case where rounding matters most.
-    for (const buckets of [1, 3, 100]) {
-      const result = budgetDpBound(problem, settings, { buckets });
+    // Coarse money (few buckets) is the case where rounding matters most; the split caps (X, Y) are checked too.
+    for (const [buckets, separateAllReduce] of [[1, false], [3, false], [100, false], [100, true]] as const) {
+      const result = budgetDpBound(problem, settings, { buckets, separateAllReduce });
       if (brute.best === null) {
         assert.equal(result.placement, null, `seed ${seed}: a placement where none is feasible`);
         if (result.bound === Infinity) infeasible++;
