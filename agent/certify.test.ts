@@ -63,8 +63,11 @@ test('certify: the bound never exceeds the brute-force optimum; gap and provenOp
         const sim = new Simulator(problem, settings);
         const objective = sim.scorePlacement(placement);
         if (!sim.feasible) {
-          assert.equal(certificate.lowerBound, null);
           assert.equal(certificate.gap, null);
+          if (certificate.lowerBound !== null && brute.best) {
+            assert.ok(certificate.lowerBound <= brute.bestObjective * (1 + 1e-12) + 1e-300, `seed ${seed}: bound ${certificate.lowerBound} of an infeasible placement above the optimum ${brute.bestObjective}`);
+          }
+          if (certificate.provenInfeasible) assert.equal(certificate.lowerBound, null);
           if (certificate.provenInfeasible) {
             provenInfeasible++;
             assert.equal(brute.best, null, `seed ${seed}: infeasibility "proven" but brute force found ${brute.bestObjective}`);

@@ -30,7 +30,7 @@ export interface CertifyOptions {
 }
 
 export interface Certificate {
-  /** ≤ the optimum; null when the placement is infeasible (then see provenInfeasible). */
+  /** ≤ the optimum (of any feasible placement, whether or not this one is); null only when no placement is feasible (provenInfeasible) or nothing is known. */
   lowerBound: number | null;
   /** (objective − lowerBound) / objective, in [0, 1]; 0 when the objective is 0; null when infeasible. */
   gap: number | null;
@@ -99,7 +99,9 @@ export async function certify(problem: Problem, settings: Settings, placement: P
     // The budget DP's Infinity: no placement fits memory, per-stage counts and the budget at all.
     const provenInfeasible = (exact.complete && exact.placement === null) || dp?.bound === Infinity;
     const feasibleFound = exact.placement !== null ? exact.value : dp?.placement ? dp.placementStep : undefined;
-    return { lowerBound: null, gap: null, provenOptimal: false, provenInfeasible, feasibleFound, boundBy, boundSeconds: seconds() };
+    // The bound speaks of the optimum, not of this placement: still worth reporting (a user learns how good a feasible plan could be).
+    const lowerBound = provenInfeasible || !Number.isFinite(bound) ? null : Math.max(0, bound);
+    return { lowerBound, gap: null, provenOptimal: false, provenInfeasible, feasibleFound, boundBy, boundSeconds: seconds() };
   }
   // A bound cannot exceed a feasible objective; the relaxation's safety margin keeps it below, min() makes sure.
   const lowerBound = Math.max(0, Math.min(bound, objective));

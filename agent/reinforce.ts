@@ -8,23 +8,16 @@
  *    (the exact solver restricted to a window of the types it uses), every
  *    label counted against the same evaluation budget.
  * The parts live in agent/rl/: actions.ts (the action distribution),
- * loss.ts and learner.ts (the update), exact-decode.ts, trainer.ts (the loop).
+ * loss.ts and learner.ts (the update), exact-decode.ts, config.ts (settings
+ * and defaults), trainer.ts (the loop).
  */
 import type { Problem, Settings } from '../env/problem.js';
 import type { SearchOptions, SearchResult, Searcher } from './searcher.js';
-import { DEFAULT_REINFORCE_CONFIG, ReinforceTrainer, methodName, type DecoderKind, type ReinforceConfig } from './rl/trainer.js';
+import { DEFAULT_REINFORCE_CONFIG, type DecoderKind, type ReinforceConfig } from './rl/config.js';
+import { ReinforceTrainer, methodName } from './rl/trainer.js';
 
-export {
-  DECODER_KINDS,
-  DEFAULT_REINFORCE_CONFIG,
-  ReinforceTrainer,
-  centredRanks,
-  type DecoderKind,
-  type HistoryRow,
-  type ReinforceConfig,
-  type TrainOptions,
-  type TrainerState,
-} from './rl/trainer.js';
+export { DECODER_KINDS, DEFAULT_REINFORCE_CONFIG, type DecoderKind, type ReinforceConfig, type Schedule } from './rl/config.js';
+export { ReinforceTrainer, centredRanks, type HistoryRow, type TrainOptions, type TrainerState } from './rl/trainer.js';
 
 /** The config with `learningRate` in every schedule (the first and the restarts'); 0 freezes the policy. */
 export function withLearningRate(config: ReinforceConfig, learningRate: number): ReinforceConfig {

@@ -1,0 +1,125 @@
+/**
+ * The agent's settings and their defaults (the values `placer train` uses);
+ * saved in every checkpoint (agent/checkpoint.ts checks each key against
+ * these defaults, so every value must survive JSON: no Infinity).
+ */
+import type { PolicyConfig } from '../policy.js';
+
+export type DecoderKind = 'none' | 'dp';
+export const DECODER_KINDS: readonly DecoderKind[] = ['none', 'dp'];
+
+export interface Schedule {
+  learningRate: number;
+  entropyStart: number;
+  entropyEnd: number;
+}
+
+export interface ReinforceConfig extends Schedule {
+  /** `none`: the policy alone (`reinforce`); `dp`: with exact decodes (`reinforce-dp`). */
+  decoder: DecoderKind;
+  policy: Partial<PolicyConfig>;
+  /** Sampled rows per update. */
+  batchSize: number;
+  /** PPO epochs per batch and ratio clip. */
+  epochs: number;
+  ppoClip: number;
+  /** Global-norm gradient clipping. */
+  clipNorm: number;
+  /** Updates over which the entropy bonus decays from start to end, counted from the (re)start. */
+  entropyDecayUpdates: number;
+  /**
+   * Exploration: this share of every batch is drawn from uniform proposals
+   * (uniform types, the fresh policy's stay prior) instead of the policy, and
+   * learnt from as the policy's own samples (ratio 1 at the first epoch), as
+   * ε-greedy explores: the policy cannot collapse onto its first basin.
+   */
+  explore: number;
+  /** Ablation: draw from uniform type probabilities and a fixed stay probability instead of the policy (no learning). */
+  uniformProposals: boolean;
+  /** Score calls one sample's provisioning may make (0: climb to the end); caps the cost of a sample on long chains. */
+  sampleScores: number;
+  /** With capped samples: the batch's best rows that get a full climb. */
+  climbTop: number;
+  /** Show the best placement so far to the policy as an input feature (the "present duration" to beat). */
+  incumbentFeature: boolean;
+  /** Best distinct rows replayed in every update (self-imitation); 0: none. */
+  eliteSize: number;
+  /** Keep the elite over a restart (else the new policy starts free of the old one's best). */
+  keepElite: boolean;
+  /** Updates when neither iterations, maxEvaluations nor timeLimitS is given. */
+  defaultIterations: number;
+  /** Updates in a row that sample nothing new before the policy counts as converged. */
+  patience: number;
+  /** Schedules of the restarted policies, cycled; empty: stop at convergence. */
+  restartSchedules: Schedule[];
+  /** Restart after this many updates of one policy even when it has not converged. */
+  restartAfter: number;
+  /** Without --iterations: stop after this many restarts in a row that did not improve the best. */
+  idleRestarts: number;
+  /** dp: the window decode allows at each layer the types used within ±refineWindow × L layers. */
+  refineWindow: number;
+  /** dp: window-decode passes at the end (each from the previous result). */
+  refinePasses: number;
+  /** dp: every this many updates, decode within the policy's mask (below) and then a window of the best (0: never). */
+  refineEvery: number;
+  /**
+   * dp: the policy's mask: at each layer, the `maskTypes` types the policy
+   * finds likeliest there, plus the best placement's type. The policy learns
+   * which (layer, type) pairs the exact solver searches over.
+   */
+  maskTypes: number;
+  /**
+   * dp: labels × layers one exact decode may spend at most: a label costs work
+   * in proportion to the chain's length, so each decode takes about as long at
+   * any size (a second or two here), and Ctrl-C is seen between decodes.
+   */
+  decodeWork: number;
+  /**
+   * dp: labels kept per (layer, last type) in a decode: Infinity is the exact
+   * DP within the mask; a few give a beam search, which reaches the last layer
+   * (a placement) within a small label budget where a capped exact pass stops
+   * half-way with nothing. Used on chains longer than `exactDecodeLayers`;
+   * shorter ones get the exact DP (it completes within the cap there).
+   */
+  decodeBeam: number;
+  exactDecodeLayers: number;
+  /** dp: share of a finite evaluation budget kept for the final decodes. */
+  decodeShare: number;
+}
+
+export const DEFAULT_REINFORCE_CONFIG: ReinforceConfig = {
+  decoder: 'none',
+  policy: {},
+  batchSize: 32,
+  learningRate: 0.01,
+  entropyStart: 0.05,
+  entropyEnd: 0.005,
+  epochs: 4,
+  ppoClip: 0.2,
+  clipNorm: 1,
+  entropyDecayUpdates: 100,
+  explore: 0.5,
+  sampleScores: 0,
+  climbTop: 2,
+  uniformProposals: false,
+  incumbentFeature: true,
+  eliteSize: 4,
+  keepElite: true,
+  defaultIterations: 300,
+  patience: 10,
+  restartSchedules: [
+    { learningRate: 0.01, entropyStart: 0.1, entropyEnd: 0.01 },
+    { learningRate: 0.005, entropyStart: 0.3, entropyEnd: 0.03 },
+    { learningRate: 0.02, entropyStart: 0.03, entropyEnd: 0.003 },
+  ],
+  restartAfter: 150,
+  idleRestarts: 30,
+  refineWindow: 0.1,
+  refinePasses: 4,
+  refineEvery: 20,
+  maskTypes: 2,
+  decodeWork: 6_000_000,
+  decodeBeam: 8,
+  exactDecodeLayers: 150,
+  decodeShare: 0.2,
+};
