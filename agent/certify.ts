@@ -9,13 +9,17 @@
  * proven), or it is cut and the bound is the least bound of the labels still
  * open; with neither, the relaxation's bound on the empty placement. Each is
  * sound: never above the true optimum (agent/certify.test.ts checks it
- * against brute force). The load bound (agent/load-bound.ts) is tried too
- * and the largest bound kept.
+ * against brute force). The load bound (agent/load-bound.ts) and, for the
+ * time objective, the budget DP bound (agent/bounds/budget-dp.ts: what
+ * certifies long chains) are tried too and the largest bound kept; the budget
+ * DP takes the first half of the bound time, the exact search the rest.
  */
 import type { Placement, Problem, Settings } from '../env/problem.js';
 import { Simulator } from '../env/simulate.js';
 import { solveExactAsync } from './exact.js';
 import { loadBound } from './load-bound.js';
+import { budgetDpScheduleSteps } from './bounds/budget-dp.js';
+import { runAsync } from './exact/steps.js';
 
 export interface CertifyOptions {
   /** Seconds the bound search may take (default DEFAULT_BOUND_TIME_S). */
@@ -64,9 +68,15 @@ export async function certify(problem: Problem, settings: Settings, placement: P
   if (feasible && known >= objective) {
     return { lowerBound: objective, gap: 0, provenOptimal: true, provenInfeasible: false, boundBy: 'the exact search', boundSeconds: seconds() };
   }
+  const timeLimitS = options.timeLimitS ?? DEFAULT_BOUND_TIME_S;
+  const dp = settings.objective === 'time'
+    ? await runAsync(budgetDpScheduleSteps(problem, settings, {
+      deadlineAt: started + (timeLimitS * 1000) / 2, signal: options.signal, upperBound: feasible ? objective : Infinity,
+    }))
+    : null;
   const exact = await solveExactAsync(problem, settings, {
     upperBound: feasible ? objective : Infinity,
-    timeLimitS: options.timeLimitS ?? DEFAULT_BOUND_TIME_S,
+    timeLimitS: Math.max(0, timeLimitS - seconds()),
     signal: options.signal,
     // When the search cannot finish, the relaxation's bound is often the best there is: let it have most of the time.
     relaxationShare: 0.75,
@@ -82,11 +92,13 @@ export async function certify(problem: Problem, settings: Settings, placement: P
     if (exact.rootBound > bound) [bound, boundBy] = [exact.rootBound, "the exact search's relaxation"];
     const load = loadBound(problem, settings, { deadlineAt: performance.now() + 200 });
     if (load > bound) [bound, boundBy] = [load, 'the load bound (agent/load-bound.ts)'];
+    if (dp !== null && dp.bound > bound) [bound, boundBy] = [dp.bound, 'the budget DP bound (agent/bounds/budget-dp.ts)'];
   }
   if (known > bound) [bound, boundBy] = [known, 'the exact search'];
   if (!feasible) {
-    const provenInfeasible = exact.complete && exact.placement === null;
-    const feasibleFound = exact.placement !== null ? exact.value : undefined;
+    // The budget DP's Infinity: no placement fits memory, per-stage counts and the budget at all.
+    const provenInfeasible = (exact.complete && exact.placement === null) || dp?.bound === Infinity;
+    const feasibleFound = exact.placement !== null ? exact.value : dp?.placement ? dp.placementStep : undefined;
     // The bound speaks of the optimum, not of this placement: still worth reporting (a user learns how good a feasible plan could be).
     const lowerBound = provenInfeasible || !Number.isFinite(bound) ? null : Math.max(0, bound);
     return { lowerBound, gap: null, provenOptimal: false, provenInfeasible, feasibleFound, boundBy, boundSeconds: seconds() };

@@ -23,6 +23,7 @@ import { allReduceMs, layerMemoryBytes, linkMs } from '../env/stage-cost.js';
 import type { Placement, Problem, Settings } from '../env/problem.js';
 import type { SearchOptions, SearchResult, Searcher, TracePoint } from './searcher.js';
 import { runAsync, runSync, type Steps, YIELD_EVERY_MS } from './exact/steps.js';
+import { budgetDpScheduleSteps } from './bounds/budget-dp.js';
 
 const MS_PER_HOUR = 3_600_000;
 
@@ -744,7 +745,16 @@ function* exactSearchSteps(problem: Problem, settings: Settings, options: Search
   const { signal } = options;
   // The warm start may use half the time limit at most; its labels and the DP's count against maxEvaluations.
   const maxLabels = options.maxEvaluations ?? Infinity;
-  const warm = yield* warmStartSteps(problem, settings, config, options.timeLimitS !== undefined ? options.timeLimitS / 2 : undefined, { signal, maxLabels });
+  // Long chains (objective time): the budget DP first, for a bound and a placement to start from.
+  const dp = settings.objective === 'time' && problem.layers.length >= BUDGET_DP_MIN_LAYERS && maxLabels === Infinity
+    ? yield* budgetDpScheduleSteps(problem, settings, {
+      deadlineAt: options.timeLimitS !== undefined ? started + options.timeLimitS * 1000 * BUDGET_DP_SHARE : Infinity, signal,
+    })
+    : null;
+  if (dp?.placement) trace.push({ evaluations: 0, seconds: elapsed(), bestObjective: dp.placementStep });
+  const warmLimit = options.timeLimitS !== undefined ? Math.max(0, options.timeLimitS / 2 - elapsed()) : undefined;
+  const warm = yield* warmStartSteps(problem, settings, config, warmLimit, { signal, maxLabels });
+  if (dp?.placement && dp.placementStep < warm.value) [warm.placement, warm.value] = [dp.placement, dp.placementStep];
   let labels = warm.labels;
   if (warm.placement) trace.push({ evaluations: labels, seconds: elapsed(), bestObjective: warm.value });
   const exact = yield* exactSteps(problem, settings, {
@@ -758,7 +768,9 @@ function* exactSearchSteps(problem: Problem, settings: Settings, options: Search
   const chosen = exact.placement ?? warm.placement;
   if (exact.placement) trace.push({ evaluations: labels, seconds: elapsed(), bestObjective: exact.value });
   // The exact pass was pruned by reFind(warm value), a hair above it: its bound holds up to that hair.
-  const lowerBound = exact.lowerBound === undefined ? undefined : Math.min(exact.lowerBound, exact.placement ? exact.value : warm.value);
+  let lowerBound = exact.lowerBound === undefined ? undefined : Math.min(exact.lowerBound, exact.placement ? exact.value : warm.value);
+  // The budget DP's bound holds whatever cut the search; it cannot exceed a feasible value.
+  if (dp !== null && dp.bound > (lowerBound ?? 0)) lowerBound = Math.min(dp.bound, exact.placement ? exact.value : warm.value);
   if (chosen) {
     const sim = new Simulator(problem, settings);
     const objective = sim.scorePlacement(chosen);
@@ -779,6 +791,14 @@ function* exactSearchSteps(problem: Problem, settings: Settings, options: Search
 }
 
 export const exactSearcher: Searcher = createExactSearcher();
+
+/**
+ * Chains this long or longer (objective time) start with the budget DP (agent/bounds/budget-dp.ts):
+ * the exact search proves shorter ones by itself; on longer ones the DP's placement is the better
+ * incumbent and its bound the certificate. It may take this share of the time limit.
+ */
+export const BUDGET_DP_MIN_LAYERS = 200;
+const BUDGET_DP_SHARE = 0.3;
 
 /** How long the helpers below may search for the loosest workable constraint. */
 const RELAXED_TIME_LIMIT_S = 30;

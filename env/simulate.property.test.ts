@@ -170,3 +170,76 @@ test('scoreMove gives what scoreAssignment gives for the moved assignment (value
     }),
   );
 });
+
+/** Problems of any length around the fast path's 32-layer chunks (stage ends are found 32 layers at a time), with unrunnable pairs. */
+const longProblemArb = fc
+  .record({ L: fc.constantFrom(1, 2, 5, 31, 32, 33, 36, 63, 64, 65, 96, 97, 130), K: fc.integer({ min: 1, max: 4 }) })
+  .chain(({ L, K }) =>
+    fc.record({
+      L: fc.constant(L),
+      K: fc.constant(K),
+      times: fc.array(fc.oneof(fc.double({ min: 0, max: 100, noNaN: true }), fc.constant(NaN)), { minLength: L * K, maxLength: L * K }),
+      activation: fc.array(fc.integer({ min: 0, max: 1e8 }), { minLength: L, maxLength: L }),
+      // Runs of one type, so stages span chunk edges as well as end on them.
+      runs: fc.array(fc.tuple(fc.integer({ min: 0, max: K - 1 }), fc.integer({ min: 1, max: 40 })), { minLength: 1, maxLength: 40 }),
+      memoryBytes: fc.double({ min: 1e8, max: 4e10, noNaN: true }),
+      microBatches: fc.integer({ min: 1, max: 16 }),
+      budget: fc.double({ min: 0.5, max: 40, noNaN: true }),
+    }),
+  )
+  .map(({ L, K, times, activation, runs, memoryBytes, microBatches, budget }) => {
+    const problem: Problem = {
+      layers: activation.map((activationBytes, l) => ({ name: `l${l}`, paramBytes: 1e6 * (l % 7), activationBytes })),
+      types: Array.from({ length: K }, (_, k) => ({ name: `t${k}`, pricePerHour: 1 + k, count: 3 + k, memoryBytes: memoryBytes * (k + 1), bandwidthBytesPerS: 1e9 * (k + 1) })),
+      forwardMs: Float64Array.from(times),
+      backwardMs: Float64Array.from(times, (t, i) => (Number.isNaN(t) ? NaN : 2 * t + (i % 3))),
+    };
+    const assignment: number[] = [];
+    for (let r = 0; assignment.length < L; r = (r + 1) % runs.length) {
+      for (let n = 0; n < runs[r][1] && assignment.length < L; n++) assignment.push(runs[r][0]);
+    }
+    const settings: Settings = { microBatches, objective: 'time', budget, deadline: Infinity };
+    return { problem, settings, assignment };
+  });
+
+test('scoreAssignment over 32-layer chunks: the short form loadAssignment gives, the layer-order score and feasibility', () => {
+  fc.assert(
+    fc.property(longProblemArb, ({ problem, settings, assignment }) => {
+      const sim = new Simulator(problem, settings);
+      const fast = sim.scoreAssignment(Int32Array.from(assignment));
+      const stages = Array.from({ length: sim.stageCount }, (_, s) => [sim.stageType[s], sim.stageReplicas[s], sim.stageFirst[s], sim.stageLast[s]]);
+      const [feasible, violation, units] = [sim.feasible, sim.violation, Array.from(sim.unitsUsed)];
+      sim.loadAssignment(assignment);
+      const expected = Array.from({ length: sim.stageCount }, (_, s) => [sim.stageType[s], sim.stageReplicas[s], sim.stageFirst[s], sim.stageLast[s]]);
+      assert.deepEqual(stages, expected);
+      const exact = sim.scoreInLayerOrder();
+      if (Number.isNaN(exact)) assert.ok(Number.isNaN(fast));
+      else assert.ok(Math.abs(fast - exact) <= 1e-9 * exact, `${fast} vs ${exact}`);
+      assert.equal(feasible, sim.feasible);
+      assert.ok(Math.abs(violation - sim.violation) <= 1e-9 * Math.max(1, sim.violation), `${violation} vs ${sim.violation}`);
+      assert.deepEqual(units, Array.from(sim.unitsUsed));
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('scoreBatch over long rows gives, row by row, what scoreAssignment gives', () => {
+  fc.assert(
+    fc.property(longProblemArb, fc.integer({ min: 1, max: 5 }), ({ problem, settings, assignment }, count) => {
+      const L = problem.layers.length;
+      const K = problem.types.length;
+      const rows = new Int32Array(count * L);
+      for (let i = 0; i < count; i++) for (let l = 0; l < L; l++) rows[i * L + l] = (assignment[l] + i * ((l >> 3) % 2)) % K;
+      const sim = new Simulator(problem, settings);
+      const objectives = new Float64Array(count);
+      const violations = new Float64Array(count);
+      sim.scoreBatch(rows, count, objectives, violations);
+      const one = new Simulator(problem, settings);
+      for (let i = 0; i < count; i++) {
+        assert.equal(objectives[i], one.scoreAssignment(Array.from(rows.subarray(i * L, (i + 1) * L))));
+        assert.equal(violations[i], one.violation);
+      }
+    }),
+    { numRuns: 100 },
+  );
+});

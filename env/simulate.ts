@@ -5,7 +5,7 @@
  * `Simulator` is the hot path: it scores placements held in its own typed
  * arrays without allocating, so searchers can call it millions of times.
  * Prefix sums per type make a stage's sums O(1), so scoring costs O(stages)
- * (plus one pass over an assignment to find its runs). Prefix differences can
+ * (plus one branch-free pass over an assignment to find its runs). Prefix differences can
  * differ from the model's layer-order sums in the last bits; every fast score
  * carries a bound on that difference and is recomputed in layer order when
  * the bound exceeds 1e-10 of the step, or when a constraint is that close to
@@ -68,6 +68,13 @@ export class Simulator {
   private readonly count: Float64Array;
   private readonly memory: Float64Array;
   private readonly bandwidth: Float64Array;
+  /** linkActivation[l]: the activation crossing the link before layer l (layer l − 1's), 0 for l = 0. */
+  private readonly linkActivation: Float64Array;
+  /** minBandwidth[from * K + to]: the slower of the two types' bandwidths, linkMs's divisor. */
+  private readonly minBandwidth: Float64Array;
+  /** memory × (1 ± 1e-12) per type: a stage's prefix-summed memory above memoryHigh breaks the limit, between the two is too close to call. */
+  private readonly memoryHigh: Float64Array;
+  private readonly memoryLow: Float64Array;
   private readonly microBatches: number;
   private readonly costObjective: boolean;
   private readonly budget: number;
@@ -114,6 +121,14 @@ export class Simulator {
     this.memory = Float64Array.from(problem.types, (type) => type.memoryBytes);
     this.bandwidth = Float64Array.from(problem.types, (type) => type.bandwidthBytesPerS);
     this.microBatches = M;
+    this.linkActivation = new Float64Array(L);
+    for (let l = 1; l < L; l++) this.linkActivation[l] = this.activationBytes[l - 1];
+    this.minBandwidth = new Float64Array(K * K);
+    for (let from = 0; from < K; from++) {
+      for (let to = 0; to < K; to++) this.minBandwidth[from * K + to] = this.bandwidth[from] < this.bandwidth[to] ? this.bandwidth[from] : this.bandwidth[to];
+    }
+    this.memoryHigh = this.memory.map((capacity) => capacity * (1 + 1e-12));
+    this.memoryLow = this.memory.map((capacity) => capacity * (1 - 1e-12));
     this.costObjective = settings.objective === 'cost';
     this.budget = settings.budget;
     this.deadline = settings.deadline;
@@ -145,7 +160,8 @@ export class Simulator {
     const totalStash = kahanPrefix(L, (l) => M * this.activationBytes[l], this.prefixStash, 0);
     const totalMemory = kahanPrefix(L, (l) => layerMemoryBytes(this.paramBytes[l], this.activationBytes[l], M, 1), this.prefixMemory, 0);
     this.maxTermsError = (M - 1) * largestTotal;
-    this.layerOrderOnly = ![largestTotal, totalParams, totalWeights, totalStash, totalMemory].every((x) => x < 1e300);
+    // Also when a bandwidth is not positive: the fast path's link before the first stage (0 / bandwidth) must be 0.
+    this.layerOrderOnly = ![largestTotal, totalParams, totalWeights, totalStash, totalMemory].every((x) => x < 1e300) || !this.bandwidth.every((x) => x > 0);
   }
 
   /** Sets the placement to the short form: maximal runs of equal types, one replica each. */
@@ -176,7 +192,10 @@ export class Simulator {
     this.stageCount = placement.length;
   }
 
-  /** Scores an assignment (its short form) by prefix sums; returns the objective (step ms or dollars per step). */
+  /**
+   * Scores an assignment (its short form) by prefix sums; returns the objective (step ms or dollars per step).
+   * Types are integers in [0, typeCount). The stage arrays hold the short form afterwards.
+   */
   scoreAssignment(assignment: ArrayLike<number>): number {
     return this.scoreRow(assignment, 0);
   }
@@ -206,17 +225,22 @@ export class Simulator {
     return this.costObjective ? this.costPerStep : this.stepMs;
   }
 
-  /** The assignment form's fast path: finds the runs of `assignment` from `offset` on and scores them by prefix sums. */
+  /**
+   * The assignment form's fast path: finds the runs of `assignment` from `offset` on and scores them by
+   * prefix sums. O(layers) integer work to find the runs (branch-free, 32 layers per word) plus O(stages)
+   * float work; no allocation. The link before each stage is linkMs's arithmetic from two small tables.
+   */
   private scoreRow(assignment: ArrayLike<number>, offset: number): number {
     if (this.layerOrderOnly) {
       this.loadRow(assignment, offset);
       return this.scoreInLayerOrder();
     }
     const L = this.layerCount;
+    const K = this.typeCount;
     const stride = L + 1;
-    const { prefixForward, prefixBackward, prefixUnrunnable, prefixMemory, activationBytes, bandwidth, memory, price, unitsUsed } = this;
+    const { prefixForward, prefixBackward, prefixUnrunnable, prefixMemory, linkActivation, minBandwidth, price, memoryHigh, memoryLow, unitsUsed } = this;
     const { stageType, stageFirst, stageLast, stageReplicas } = this;
-    unitsUsed.fill(0);
+    for (let k = 0; k < K; k++) unitsUsed[k] = 0;
     let sumMs = 0;
     let maxForward = 0;
     let maxBackward = 0;
@@ -227,44 +251,75 @@ export class Simulator {
     let nearLimit = false;
     let s = 0;
     let first = 0;
-    let k = assignment[offset];
-    let previous = -1;
-    for (let l = 1; l <= L; l++) {
-      const next = l < L ? assignment[offset + l] : -1;
-      if (next === k) continue;
-      // Stage s: layers first..l-1 on type k, one unit.
-      const at = k * stride;
-      const endForward = prefixForward[at + l];
-      const endBackward = prefixBackward[at + l];
-      const forward = endForward - prefixForward[at + first];
-      const backward = endBackward - prefixBackward[at + first];
-      magnitude += endForward + endBackward;
-      if (prefixUnrunnable !== null) unrunnable += prefixUnrunnable[at + l] - prefixUnrunnable[at + first];
-      if (previous >= 0) {
-        const tau = linkMs(activationBytes[first - 1], bandwidth[previous], bandwidth[k]);
-        sumMs += tau + tau;
-        if (tau > maxForward) maxForward = tau;
-        if (tau > maxBackward) maxBackward = tau;
+    let memoryAtFirst = 0;
+    let type = assignment[offset];
+    let previous = type;
+    let maxLink = 0;
+    // Stage boundaries 32 layers at a time, as the bits of one integer: bit j of `ends` is set when
+    // a run ends before layer base + j (the type changes there, or base + j = L). Building it is
+    // branch-free (types are small non-negative integers, so -(x ^ y) is negative exactly when
+    // they differ); the stages are then taken lowest bit first, one per set bit.
+    for (let base = 0; base <= L; base += 32) {
+      let ends = 0;
+      const top = base + 32 < L ? base + 32 : L;
+      let l = base === 0 ? 1 : base;
+      // Four layers per iteration (fewer loop-back checks), then the rest one by one.
+      for (; l + 4 <= top; l += 4) {
+        const x0 = assignment[offset + l];
+        const x1 = assignment[offset + l + 1];
+        const x2 = assignment[offset + l + 2];
+        const x3 = assignment[offset + l + 3];
+        ends |= ((-(x0 ^ type) >>> 31) | ((-(x1 ^ x0) >>> 31) << 1) | ((-(x2 ^ x1) >>> 31) << 2) | ((-(x3 ^ x2) >>> 31) << 3)) << (l - base);
+        type = x3;
       }
-      sumMs += forward + backward;
-      if (forward > maxForward) maxForward = forward;
-      if (backward > maxBackward) maxBackward = backward;
-      totalPrice += price[k];
-      unitsUsed[k]++;
-      const stageMemory = prefixMemory[l] - prefixMemory[first];
-      const capacity = memory[k];
-      if (stageMemory > capacity * (1 + 1e-12)) violation += stageMemory / capacity - 1;
-      else if (stageMemory > capacity * (1 - 1e-12)) nearLimit = true;
-      stageType[s] = k;
-      stageReplicas[s] = 1;
-      stageFirst[s] = first;
-      stageLast[s] = l - 1;
-      s++;
-      previous = k;
-      first = l;
-      k = next;
+      for (; l < top; l++) {
+        const next = assignment[offset + l];
+        ends |= (-(next ^ type) >>> 31) << (l - base);
+        type = next;
+      }
+      if (L < base + 32) ends |= 1 << (L - base);
+      while (ends !== 0) {
+        const end = base + 31 - Math.clz32(ends & -ends);
+        ends &= ends - 1;
+        // Stage s: layers first..end-1 on type k, one unit.
+        const k = assignment[offset + first];
+        const at = k * stride;
+        const endForward = prefixForward[at + end];
+        const endBackward = prefixBackward[at + end];
+        const forward = endForward - prefixForward[at + first];
+        const backward = endBackward - prefixBackward[at + first];
+        magnitude += endForward + endBackward;
+        if (prefixUnrunnable !== null) unrunnable += prefixUnrunnable[at + end] - prefixUnrunnable[at + first];
+        // The link before the stage: linkMs's arithmetic, operand for operand (before the first
+        // stage the activation is 0, so tau is 0: bandwidths are positive, see layerOrderOnly).
+        const tau = (linkActivation[first] / minBandwidth[previous * K + k]) * 1000;
+        sumMs += tau + tau;
+        if (tau > maxLink) maxLink = tau;
+        sumMs += forward + backward;
+        if (forward > maxForward) maxForward = forward;
+        if (backward > maxBackward) maxBackward = backward;
+        totalPrice += price[k];
+        unitsUsed[k]++;
+        const memoryAtEnd = prefixMemory[end];
+        const stageMemory = memoryAtEnd - memoryAtFirst;
+        if (stageMemory > memoryLow[k]) {
+          if (stageMemory > memoryHigh[k]) violation += stageMemory / this.memory[k] - 1;
+          else nearLimit = true;
+        }
+        stageType[s] = k;
+        stageReplicas[s] = 1;
+        stageFirst[s] = first;
+        stageLast[s] = end - 1;
+        s++;
+        previous = k;
+        first = end;
+        memoryAtFirst = memoryAtEnd;
+      }
     }
     this.stageCount = s;
+    // A link counts in both directions: the largest link joins both maxima once, here.
+    if (maxLink > maxForward) maxForward = maxLink;
+    if (maxLink > maxBackward) maxBackward = maxLink;
     const stepMs = sumMs + (this.microBatches - 1) * (maxForward + maxBackward);
     // Rounding allowance of this score against the layer-order one (see the file comment).
     const allowance = PREFIX_ROUNDING * (magnitude + this.maxTermsError);
