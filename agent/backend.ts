@@ -17,7 +17,15 @@ import { backendAvailable, useBackend } from '../env/real/backends.js';
 export const AGENT_SMALL_TENSOR_BACKEND = 'wasm';
 
 /** Activates `requested` (or the best available for `auto`); returns its name. `log` gets one line. */
-export async function selectBackend(requested = 'auto', log: (line: string) => void = () => {}): Promise<string> {
+/** The backend lines already printed: a command that selects twice (place --fine-tune) says it once. */
+const announced = new Set<string>();
+
+export async function selectBackend(requested = 'auto', logLine: (line: string) => void = () => {}): Promise<string> {
+  const log = (line: string) => {
+    if (announced.has(line)) return;
+    announced.add(line);
+    logLine(line);
+  };
   if (requested !== 'auto') {
     await useBackend(requested);
     log(`tfjs backend "${requested}" (forced by --backend)`);
@@ -36,7 +44,7 @@ export async function selectBackend(requested = 'auto', log: (line: string) => v
   }
   try {
     await useBackend(AGENT_SMALL_TENSOR_BACKEND);
-    log(`tfjs backend "${tf.getBackend()}" (no tfjs-node here; wasm: measured 2-6x faster per update than cpu for this network)`);
+    log(`tfjs backend "${tf.getBackend()}" (no tfjs-node here; wasm before cpu: faster for the agent's small tensors)`);
     return AGENT_SMALL_TENSOR_BACKEND;
   } catch {
     await useBackend('cpu');
