@@ -10,7 +10,7 @@
  *   node dist/experiments/hostile.js [--bin dist/bin/placer.js] [--only WORD] [--timeout 60] [--json FILE]
  */
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync, appendFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync, appendFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -494,7 +494,35 @@ function modelCases(): Case[] {
   return cases;
 }
 
+/** Bundled-problem folders of an earlier run that was killed (they would break the bundled-problem tests). */
+function removeStaleTemporaries(): void {
+  const problems = join(ROOT, 'profiles', 'problems');
+  for (const name of readdirSync(problems)) {
+    const pid = /^hostile-tmp-(\d+)-\d+$/.exec(name)?.[1];
+    if (pid === undefined || Number(pid) === process.pid) continue;
+    let alive = true;
+    try {
+      process.kill(Number(pid), 0);
+    } catch {
+      alive = false;
+    }
+    if (!alive) rmSync(join(problems, name), { recursive: true, force: true });
+  }
+}
+
+function removeTemporaries(): void {
+  for (const dir of bundledTemporaries) rmSync(dir, { recursive: true, force: true });
+}
+
 async function main(): Promise<void> {
+  removeStaleTemporaries();
+  process.on('exit', removeTemporaries);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      removeTemporaries();
+      process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+    });
+  }
   const all = [...csvCases(), ...placementCases(), ...flagCases(), ...problemJsonCases(), ...randomCases(), ...trainCases(), ...killCases(), ...interruptCases(), ...lockCases(), ...realCases(), ...modelCases()];
   const cases = ONLY ? all.filter((c) => c.name.includes(ONLY)) : all;
   const counts: Record<Outcome, number> = { clean: 0, 'stack trace': 0, hang: 0, 'wrong result': 0, unclear: 0 };
