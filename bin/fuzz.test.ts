@@ -9,13 +9,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { appendFileSync, cpSync, mkdtempSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { classify, type RunRecord } from '../experiments/hostile-check.js';
+import { classify, runCli, type RunRecord } from '../experiments/hostile-check.js';
 import { parseProblemDefaults } from '../env/bundled.js';
 import { UserError } from '../env/errors.js';
 
@@ -25,22 +24,7 @@ const SEED = 20261123;
 const TIMEOUT_S = 15;
 
 function placer(args: string[]): Promise<RunRecord> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, TIMEOUT_S * 1000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, timedOut });
-    });
-  });
+  return runCli(BIN, args, TIMEOUT_S);
 }
 
 /** Runs every case, two at a time, and fails naming each case that did not end cleanly. */

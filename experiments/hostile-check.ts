@@ -5,6 +5,7 @@
  * figure. Shared by the fuzz test (bin/fuzz.test.ts) and the hostile corpus
  * (experiments/hostile.ts).
  */
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -16,6 +17,26 @@ export interface RunRecord {
   stdout: string;
   stderr: string;
   timedOut: boolean;
+}
+
+/** Runs the CLI at `bin` with `args` in a child process; killed (and marked timed out) after `timeoutS`. */
+export function runCli(bin: string, args: string[], timeoutS: number, env: Record<string, string> = {}): Promise<RunRecord> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutS * 1000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, timedOut });
+    });
+  });
 }
 
 export interface Expectation {

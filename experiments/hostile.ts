@@ -14,7 +14,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, trun
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { classify, type Expectation, type Outcome, type RunRecord } from './hostile-check.js';
+import { classify, runCli, type Expectation, type Outcome, type RunRecord } from './hostile-check.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const arg = (name: string) => {
@@ -234,23 +234,8 @@ function randomCases(): Case[] {
   }));
 }
 
-async function placer(args: string[], timeoutS = TIMEOUT_S, env: Record<string, string> = {}): Promise<RunRecord> {
-  return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutS * 1000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, stdout, stderr, timedOut });
-    });
-  });
+function placer(args: string[], timeoutS = TIMEOUT_S, env: Record<string, string> = {}): Promise<RunRecord> {
+  return runCli(BIN, args, timeoutS, env);
 }
 
 function trainCases(): Case[] {
