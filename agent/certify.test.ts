@@ -7,28 +7,11 @@ import { bruteForce } from './brute-force.js';
 import { certify } from './certify.js';
 import { loadBound } from './load-bound.js';
 import { solveExact } from './exact.js';
-import { randomSmallProblem } from './small-problems.fixture.js';
+import { hardSmallProblem } from './small-problems.fixture.js';
 import { Simulator } from '../env/simulate.js';
 import { PACKAGE_ROOT, bundledProblem, bundledProblemNames } from '../env/bundled.js';
 import { loadProblem } from '../env/load.js';
 import { placementFromAssignment, type Placement, type Problem, type Settings } from '../env/problem.js';
-
-/** Small problems with zero times, ties between types and equal prices (the cases that broke the exact bound). */
-function hardSmallProblem(seed: number): Problem {
-  const problem = randomSmallProblem(seed);
-  const rng = seedrandom.alea(`certify-${seed}`);
-  const K = problem.types.length;
-  for (let cell = 0; cell < problem.forwardMs.length; cell++) {
-    if (Number.isNaN(problem.forwardMs[cell])) continue;
-    if (rng() < 0.3) problem.forwardMs[cell] = 0;
-    if (rng() < 0.3) problem.backwardMs[cell] = 0;
-    if (rng() < 0.2 && cell % K > 0 && !Number.isNaN(problem.forwardMs[cell - 1])) {
-      problem.forwardMs[cell] = problem.forwardMs[cell - 1];
-      problem.backwardMs[cell] = problem.backwardMs[cell - 1];
-    }
-  }
-  return problem;
-}
 
 function settingsFor(seed: number, problem: Problem): Settings {
   const rng = seedrandom.alea(`certify-settings-${seed}`);
@@ -53,7 +36,7 @@ test('certify: the bound never exceeds the brute-force optimum; gap and provenOp
   let proven = 0;
   let provenInfeasible = 0;
   for (let seed = 1; seed <= 160; seed++) {
-    const problem = hardSmallProblem(seed);
+    const problem = hardSmallProblem(seed, 'certify');
     const settings = settingsFor(seed, problem);
     const brute = bruteForce(problem, settings);
     const candidates = [randomPlacement(seed, problem), ...(brute.best ? [brute.best] : [])];
@@ -122,7 +105,7 @@ test('certify: on every bundled problem, the bound of a crude placement is at mo
 test('the load bound never exceeds the brute-force optimum (both objectives, zero times, ties)', () => {
   let positive = 0;
   for (let seed = 1; seed <= 200; seed++) {
-    const problem = hardSmallProblem(seed);
+    const problem = hardSmallProblem(seed, 'certify');
     const settings = settingsFor(seed, problem);
     const brute = bruteForce(problem, settings);
     const bound = loadBound(problem, settings);

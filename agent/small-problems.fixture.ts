@@ -31,3 +31,24 @@ export function randomSmallProblem(seed: number): Problem {
   return { layers, types, forwardMs, backwardMs };
 }
 
+
+/**
+ * `randomSmallProblem(seed)` with zero times (the profiler clamps to 0) and ties
+ * between neighbouring types: the cases that broke the exact bound. `salt`
+ * keeps each test's draws its own.
+ */
+export function hardSmallProblem(seed: number, salt: string): Problem {
+  const problem = randomSmallProblem(seed);
+  const rng = seedrandom.alea(`${salt}-${seed}`);
+  const K = problem.types.length;
+  for (let cell = 0; cell < problem.forwardMs.length; cell++) {
+    if (Number.isNaN(problem.forwardMs[cell])) continue;
+    if (rng() < 0.3) problem.forwardMs[cell] = 0;
+    if (rng() < 0.3) problem.backwardMs[cell] = 0;
+    if (rng() < 0.2 && cell % K > 0 && !Number.isNaN(problem.forwardMs[cell - 1])) {
+      problem.forwardMs[cell] = problem.forwardMs[cell - 1];
+      problem.backwardMs[cell] = problem.backwardMs[cell - 1];
+    }
+  }
+  return problem;
+}

@@ -4,29 +4,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import seedrandom from 'seedrandom';
 import { bruteForce } from '../brute-force.js';
-import { randomSmallProblem } from '../small-problems.fixture.js';
+import { hardSmallProblem } from '../small-problems.fixture.js';
 import { budgetDpBound, budgetDpSchedule } from './budget-dp.js';
 import { Simulator } from '../../env/simulate.js';
 import { PACKAGE_ROOT, bundledProblem, bundledProblemNames } from '../../env/bundled.js';
 import { loadProblem } from '../../env/load.js';
 import type { Problem, Settings } from '../../env/problem.js';
-
-/** Small problems with zero times, ties between types and counts that bind (what a DP over money alone gets wrong). */
-function hardSmallProblem(seed: number): Problem {
-  const problem = randomSmallProblem(seed);
-  const rng = seedrandom.alea(`budget-dp-${seed}`);
-  const K = problem.types.length;
-  for (let cell = 0; cell < problem.forwardMs.length; cell++) {
-    if (Number.isNaN(problem.forwardMs[cell])) continue;
-    if (rng() < 0.3) problem.forwardMs[cell] = 0;
-    if (rng() < 0.3) problem.backwardMs[cell] = 0;
-    if (rng() < 0.2 && cell % K > 0 && !Number.isNaN(problem.forwardMs[cell - 1])) {
-      problem.forwardMs[cell] = problem.forwardMs[cell - 1];
-      problem.backwardMs[cell] = problem.backwardMs[cell - 1];
-    }
-  }
-  return problem;
-}
 
 function timeSettings(seed: number, problem: Problem): Settings {
   const rng = seedrandom.alea(`budget-dp-settings-${seed}`);
@@ -40,7 +23,7 @@ test('budget DP: the bound never exceeds the brute-force optimum, Infinity only 
   let infeasible = 0;
   let placements = 0;
   for (let seed = 1; seed <= 300; seed++) {
-    const problem = hardSmallProblem(seed);
+    const problem = hardSmallProblem(seed, 'budget-dp');
     const settings = timeSettings(seed, problem);
     const brute = bruteForce(problem, settings);
     // Coarse money (few buckets) is the case where rounding matters most; the split caps (X, Y) are checked too.
