@@ -10,6 +10,7 @@ import { register as registerProfile } from './commands/profile.js';
 import { register as registerValidate } from './commands/validate.js';
 import { register as registerTrain } from './commands/train.js';
 import { register as registerPlace } from './commands/place.js';
+import { register as registerPretrain } from './commands/pretrain.js';
 import { register as registerImport } from './commands/import.js';
 import { register as registerEstimate } from './commands/estimate.js';
 import { register as registerPlan } from './commands/plan.js';
@@ -28,6 +29,7 @@ async function main(argv: string[]): Promise<void> {
   registerValidate(program);
   registerTrain(program);
   registerPlace(program);
+  registerPretrain(program);
   registerImport(program);
   registerEstimate(program);
   registerPlan(program);

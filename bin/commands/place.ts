@@ -1,24 +1,32 @@
 /**
- * `placer place --policy DIR/policy`: a trained policy on another problem
- * (any number of layers and types). Zero-shot: the policy's most likely
- * assignment, decoded exactly; `--fine-tune N` continues training from the
- * policy for N updates. Writes OUT/placement.json (and, fine-tuned, OUT/policy/).
+ * `placer place`: a trained policy on a problem it may never have seen (any
+ * number of layers and types). Without --policy, the pretrained generalist
+ * shipped in profiles/policies/generalist (`placer pretrain`; how it was made:
+ * its README). Zero-shot: the policy's own placement (agent/pretrain/zero-shot.ts:
+ * its mode, provisioned; no exact solver, no heuristic start). `--fine-tune N`
+ * continues training from the policy with the agent's RL for N updates
+ * (`--max-evaluations` caps it as for train), starting from the zero-shot
+ * placement (scored and counted). Writes OUT/placement.json (and, fine-tuned,
+ * OUT/policy/, history.csv, checkpoint/).
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { prepareOutputFolder, writeJsonAtomic } from '../../env/atomic-write.js';
+import { PACKAGE_ROOT } from '../../env/bundled.js';
 import { lockFolder } from '../../env/folder-lock.js';
-import { assignmentOf } from '../../env/problem.js';
 import { selectBackend } from '../../agent/backend.js';
 import { certifiedPlacementJson } from '../../agent/export.js';
 import { loadPolicy } from '../../agent/policy-io.js';
-import { DEFAULT_REINFORCE_CONFIG, ReinforceTrainer } from '../../agent/reinforce.js';
+import { zeroShot } from '../../agent/pretrain/zero-shot.js';
 import { addProblemOptions, loadProblemFromOptions, positiveInteger } from '../common.js';
 import { addTrainingOptions, provenance, trainCommand, type TrainCommandOptions } from './train.js';
 
+/** The pretrained generalist shipped with the package. */
+export const SHIPPED_POLICY = join(PACKAGE_ROOT, 'profiles', 'policies', 'generalist');
+
 interface PlaceCommandOptions extends TrainCommandOptions {
   out: string;
-  policy: string;
+  policy?: string;
   fineTune?: number;
 }
 
@@ -27,12 +35,12 @@ export function register(program: Command): void {
     addProblemOptions(
       program
         .command('place')
-        .description('apply a trained policy (DIR/policy from "placer train") to a problem, zero-shot or fine-tuned'),
+        .description('place a problem with a trained policy (default: the shipped pretrained generalist), zero-shot or fine-tuned'),
     ),
   )
     .option('--out <dir>', 'output folder: placement.json (and policy/, checkpoint/ when fine-tuned)', 'runs/place')
-    .requiredOption('--policy <dir>', 'a policy folder written by "placer train" (DIR/policy)')
-    .option('--fine-tune <n>', 'continue training the policy on this problem for n updates', positiveInteger('--fine-tune'))
+    .option('--policy <dir>', 'a policy folder written by "placer train" (DIR/policy) or "placer pretrain" (default: profiles/policies/generalist, shipped)')
+    .option('--fine-tune <n>', 'continue training the policy on this problem for n updates (from its zero-shot placement)', positiveInteger('--fine-tune'))
     .action(async (options: PlaceCommandOptions) => {
       const log = (line: string) => process.stderr.write(`placer: ${line}\n`);
       const loaded = loadProblemFromOptions(options);
@@ -40,37 +48,35 @@ export function register(program: Command): void {
       prepareOutputFolder(options.out);
       const lock = options.fineTune === undefined ? lockFolder(options.out, '--out', log) : undefined;
       await selectBackend(options.backend, log);
-      const { policy } = await loadPolicy(options.policy);
-      log(`policy ${options.policy}: ${policy.config.encoder} encoder, ${policy.parameterCount} weights`);
-      // Zero-shot first (always reported), then the optional fine-tuning.
-      const config = { ...DEFAULT_REINFORCE_CONFIG, decoder: options.decoder ?? 'none' };
-      const zeroTrainer = new ReinforceTrainer(loaded.problem, loaded.settings, config, { seed: options.seed, iterations: 0, policy });
-      const zero = zeroTrainer.zeroShot();
-      const what = (x: number) => (loaded.settings.objective === 'cost' ? `${x.toExponential(4)} $/step` : `${x.toFixed(3)} ms/step`);
-      log(`zero-shot: ${zero.feasible ? what(zero.objective) : `infeasible (violation ${zero.violation.toFixed(3)})`}`);
-      if (options.fineTune === undefined) {
-        const zeroResult = zeroTrainer.tracker.result();
-        // The heuristic warm start is scored beside the policy's placement: say which one this is.
-        const fromPolicy = assignmentOf(zeroResult.placement, loaded.problem.layers.length).every((k, l) => k === zero.assignment[l]);
-        const method = fromPolicy ? 'policy (zero-shot)' : 'heuristic warm start (better than the policy\'s zero-shot placement)';
-        const json = await certifiedPlacementJson(loaded.problem, loaded.settings, zeroResult.placement, {
-          seed: options.seed,
-          seconds: Number(zeroResult.seconds.toFixed(3)),
-          evaluations: zeroResult.evaluations,
-          method,
-          policy: options.policy,
-          zeroShotObjective: zero.feasible ? zero.objective : null,
-          ...provenance(loaded),
-        });
-        writeJsonAtomic(join(options.out, 'placement.json'), json);
-        zeroTrainer.dispose();
-        lock?.release();
-        process.stdout.write(`${options.out}/placement.json: ${json.feasible ? `${json.stepMs} ms/step, ${json.pricePerHour} $/h` : 'infeasible'} (${method})\n`);
-        policy.dispose();
+      const policyDir = options.policy ?? SHIPPED_POLICY;
+      const label = options.policy ?? 'profiles/policies/generalist (shipped)';
+      const { policy } = await loadPolicy(policyDir);
+      log(`policy ${label}: ${policy.config.encoder} encoder, ${policy.parameterCount} weights`);
+      if (options.fineTune !== undefined) {
+        try {
+          await trainCommand({ ...options, iterations: options.fineTune }, { policy, problem: loaded, label, zeroShotFirst: true });
+        } finally {
+          policy.dispose();
+        }
         return;
       }
-      zeroTrainer.dispose();
-      await trainCommand({ ...options, iterations: options.fineTune }, { policy, problem: loaded, label: options.policy });
+      const zero = zeroShot(policy, loaded.problem, loaded.settings, options.seed);
       policy.dispose();
+      const json = await certifiedPlacementJson(loaded.problem, loaded.settings, zero.placement, {
+        seed: options.seed,
+        // The time to place: features, one forward pass, the mode and provisioning (start-up and loading excluded).
+        seconds: Number(zero.seconds.toFixed(3)),
+        evaluations: zero.evaluations,
+        method: 'policy (zero-shot)',
+        decoding: zero.decoding,
+        policy: label,
+        ...provenance(loaded),
+      });
+      writeJsonAtomic(join(options.out, 'placement.json'), json);
+      lock?.release();
+      const what = loaded.settings.objective === 'cost' ? `${json.costPerStep} $/step` : `${json.stepMs} ms/step`;
+      process.stdout.write(
+        `${options.out}/placement.json: ${json.feasible ? `${what}, ${json.pricePerHour} $/h, ${json.stages.length} stages` : 'infeasible'} (policy zero-shot: ${zero.decoding.split(' (')[0].split(',')[0]}; ${zero.seconds.toFixed(3)} s)\n`,
+      );
     });
 }

@@ -1,0 +1,250 @@
+/**
+ * `npm run exp:transfer`: what a pretrained policy (default: the shipped
+ * generalist, profiles/policies/generalist) is worth on problems it never saw.
+ * Per problem, against the exact solver's reference (proven optimum where it
+ * completes), at equal evaluations:
+ *   zero-shot     the policy's mode, provisioned (agent/pretrain/zero-shot.ts);
+ *   fine-tuned    the agent's RL (`reinforce`, agent/rl/trainer.ts) from the
+ *                 pretrained policy, its zero-shot placement scored first, capped
+ *                 at --evaluations (what `placer place --fine-tune N --max-evaluations E` runs);
+ *   from scratch  the same RL from a fresh policy, same cap (`placer train --max-evaluations E`).
+ * Problems: the bundled problems held out of pretraining (HELD_OUT_BUNDLED)
+ * at their bundled settings, and --generated problems drawn from a stream no
+ * pretraining run draws from ("transfer"): the held-out architectures on random
+ * catalogues and unseen synthetic chains, constraints drawn as in pretraining.
+ * Writes experiments/results/transfer.{json,md,svg} and the README table.
+ *
+ * Options: --policy DIR, --evaluations E (5000), --seeds 1,2,3, --generated N (6),
+ * --reference-time S (exact solver's limit per problem, 60), --quick.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TopLevelSpec } from 'vega-lite';
+import { writeFileAtomic, writeJsonAtomic } from '../env/atomic-write.js';
+import { PACKAGE_ROOT } from '../env/bundled.js';
+import type { Problem, Settings } from '../env/problem.js';
+import { selectBackend } from '../agent/backend.js';
+import { exactSearcher } from '../agent/exact.js';
+import { loadPolicy } from '../agent/policy-io.js';
+import { DEFAULT_REINFORCE_CONFIG, ReinforceTrainer } from '../agent/reinforce.js';
+import { drawProblem, HELD_OUT_ARCHITECTURES, HELD_OUT_BUNDLED } from '../agent/pretrain/distribution.js';
+import { bundledAtDefaults } from '../agent/pretrain/held-out.js';
+import { teach } from '../agent/pretrain/teacher.js';
+import { zeroShot } from '../agent/pretrain/zero-shot.js';
+import { writeSvg } from './plot.js';
+
+const REAL_MODELS = new Set(['gpt2-medium', 'resnet50', 'local-mlp', 'local-cnn']);
+
+interface Args {
+  policy: string;
+  evaluations: number;
+  seeds: number[];
+  generated: number;
+  referenceTime: number;
+  quick: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { policy: join(PACKAGE_ROOT, 'profiles', 'policies', 'generalist'), evaluations: 5000, seeds: [1, 2, 3], generated: 6, referenceTime: 60, quick: false };
+  for (let i = 0; i < argv.length; i++) {
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${argv[i - 1]} needs a value`);
+      return v;
+    };
+    switch (argv[i]) {
+      case '--policy': args.policy = value(); break;
+      case '--evaluations': args.evaluations = Number(value()); break;
+      case '--seeds': args.seeds = value().split(',').map(Number); break;
+      case '--generated': args.generated = Number(value()); break;
+      case '--reference-time': args.referenceTime = Number(value()); break;
+      case '--quick': args.quick = true; break;
+      default: throw new Error(`unknown option ${argv[i]}`);
+    }
+  }
+  if (args.quick) Object.assign(args, { evaluations: 500, seeds: [1], generated: 1, referenceTime: 5 });
+  return args;
+}
+
+interface Case {
+  name: string;
+  kind: 'held-out bundled' | 'generated unseen';
+  problem: Problem;
+  settings: Settings;
+  reference: number;
+  proven: boolean;
+}
+
+export interface ArmRow {
+  problem: string;
+  kind: Case['kind'];
+  realModel: boolean;
+  layers: number;
+  types: number;
+  objective: Settings['objective'];
+  reference: number;
+  proven: boolean;
+  arm: 'zero-shot' | 'fine-tuned' | 'from scratch';
+  seed: number | null;
+  value: number | null;
+  ratio: number | null;
+  feasible: boolean;
+  evaluations: number;
+  seconds: number;
+}
+
+async function cases(args: Args): Promise<Case[]> {
+  const out: Case[] = [];
+  const reference = async (problem: Problem, settings: Settings) => {
+    const r = await exactSearcher.search(problem, settings, { timeLimitS: args.referenceTime, seed: 1 });
+    return { reference: r.feasible ? r.objective : Infinity, proven: r.provenOptimal === true };
+  };
+  for (const name of args.quick ? ['toy'] : HELD_OUT_BUNDLED) {
+    const { problem, settings } = bundledAtDefaults(name);
+    out.push({ name, kind: 'held-out bundled', problem, settings, ...(await reference(problem, settings)) });
+  }
+  for (let i = 0, made = 0; made < args.generated && i < 10 * args.generated; i++) {
+    const drawn = drawProblem('transfer', i, { architectures: HELD_OUT_ARCHITECTURES, maxLayers: args.quick ? 30 : 1000 });
+    const lesson = await teach(drawn);
+    if (lesson === null) continue;
+    made++;
+    const ref = await reference(drawn.problem, lesson.settings);
+    out.push({ name: drawn.name, kind: 'generated unseen', problem: drawn.problem, settings: lesson.settings, ...ref });
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const backend = await selectBackend('auto', (line) => process.stderr.write(`${line}\n`));
+  const load = [...readLoad()];
+  const all = await cases(args);
+  const rows: ArmRow[] = [];
+  for (const c of all) {
+    const base = {
+      problem: c.name, kind: c.kind, realModel: REAL_MODELS.has(c.name), layers: c.problem.layers.length, types: c.problem.types.length,
+      objective: c.settings.objective, reference: c.reference, proven: c.proven,
+    };
+    const { policy } = await loadPolicy(args.policy);
+    const z = zeroShot(policy, c.problem, c.settings);
+    policy.dispose();
+    rows.push({ ...base, arm: 'zero-shot', seed: null, value: z.feasible ? z.objective : null, ratio: null, feasible: z.feasible, evaluations: z.evaluations, seconds: z.seconds });
+    for (const seed of args.seeds) {
+      for (const arm of ['fine-tuned', 'from scratch'] as const) {
+        const pretrained = arm === 'fine-tuned' ? (await loadPolicy(args.policy)).policy : undefined;
+        const trainer = new ReinforceTrainer(c.problem, c.settings, DEFAULT_REINFORCE_CONFIG, { seed, maxEvaluations: args.evaluations, policy: pretrained });
+        if (pretrained) trainer.zeroShot();
+        const result = await trainer.run();
+        trainer.dispose();
+        pretrained?.dispose();
+        rows.push({ ...base, arm, seed, value: result.feasible ? result.objective : null, ratio: null, feasible: result.feasible, evaluations: result.evaluations, seconds: result.seconds });
+      }
+    }
+    process.stderr.write(`${c.name}: done\n`);
+  }
+  // Ratios to the reference, or to the best any arm found where that is better (the reference was not proven).
+  for (const c of all) {
+    const group = rows.filter((r) => r.problem === c.name);
+    const best = Math.min(c.reference, ...group.filter((r) => r.value !== null).map((r) => r.value!));
+    for (const r of group) {
+      r.reference = best;
+      if (r.value !== null && Number.isFinite(best)) r.ratio = r.value / best;
+    }
+  }
+  const results = join(PACKAGE_ROOT, 'experiments', 'results', args.quick ? 'quick' : '');
+  const meta = { command: `npm run exp:transfer${args.quick ? ' -- --quick' : ''}`, policy: args.policy.replace(PACKAGE_ROOT + '/', ''), evaluations: args.evaluations, seeds: args.seeds, backend, loadAverageStart: load, loadAverageEnd: readLoad() };
+  writeJsonAtomic(join(results, 'transfer.json'), { meta, rows });
+  const md = markdown(meta, rows);
+  writeFileAtomic(join(results, 'transfer.md'), md + '\n');
+  await writeSvg(join(results, 'transfer.svg'), plotSpec(rows));
+  if (!args.quick) updateReadme(join(PACKAGE_ROOT, 'README.md'), md);
+  process.stdout.write(md + '\n');
+}
+
+function readLoad(): number[] {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+const geo = (xs: number[]) => (xs.length ? Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length) : NaN);
+const f4 = (x: number | null) => (x === null || !Number.isFinite(x) ? 'infeasible' : x.toFixed(4));
+
+export function markdown(meta: { command: string; policy: string; evaluations: number; seeds: number[]; backend: string; loadAverageStart: number[]; loadAverageEnd: number[] }, rows: ArmRow[]): string {
+  const problems = [...new Set(rows.map((r) => r.problem))];
+  const lines = [
+    '# Transfer of the pretrained policy',
+    '',
+    `Command: \`${meta.command}\`. Policy: \`${meta.policy}\`. Fine-tuned and from scratch: the agent's RL (\`reinforce\`, the policy alone, no exact solver) capped at ${meta.evaluations} evaluations each, seeds ${meta.seeds.join(', ')}; the fine-tuned run scores the zero-shot placement first (counted). Ratios: objective ÷ the exact solver's optimum (proven where marked; else the best any method found). tfjs backend ${meta.backend}; load average ${meta.loadAverageStart.join(', ')} at the start, ${meta.loadAverageEnd.join(', ')} at the end (2 shared cores).`,
+    '',
+    '| problem | kind | L×K | objective | reference | zero-shot (s) | fine-tuned | from scratch | fine-tuned better / tie / worse |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  const summary = { wins: 0, ties: 0, losses: 0, problems: 0 };
+  for (const p of problems) {
+    const g = rows.filter((r) => r.problem === p);
+    const z = g.find((r) => r.arm === 'zero-shot')!;
+    const ft = g.filter((r) => r.arm === 'fine-tuned');
+    const sc = g.filter((r) => r.arm === 'from scratch');
+    let w = 0, t = 0, l = 0;
+    for (const a of ft) {
+      const b = sc.find((r) => r.seed === a.seed)!;
+      const va = a.ratio ?? Infinity;
+      const vb = b.ratio ?? Infinity;
+      if (Math.abs(va - vb) <= 1e-9 * Math.max(1, vb)) t++;
+      else if (va < vb) w++;
+      else l++;
+    }
+    if (z.kind === 'held-out bundled') {
+      summary.problems++;
+      if (w > l) summary.wins++;
+      else if (w === l) summary.ties++;
+      else summary.losses++;
+    }
+    const ratios = (xs: ArmRow[]) => (xs.every((r) => r.ratio !== null) ? geo(xs.map((r) => r.ratio!)).toFixed(4) : `${xs.filter((r) => r.ratio === null).length} of ${xs.length} infeasible`);
+    const name = p.includes('/') ? p.slice(p.indexOf(':') + 1) : p;
+    lines.push(`| ${name} | ${z.kind}${z.realModel ? ' (real model)' : ''} | ${z.layers}×${z.types} | ${z.objective} | ${z.proven ? 'proven optimum' : 'best known'} | ${f4(z.ratio)} (${z.seconds.toFixed(3)}) | ${ratios(ft)} | ${ratios(sc)} | ${w} / ${t} / ${l} |`);
+  }
+  const real = rows.filter((r) => r.arm === 'zero-shot' && r.realModel);
+  const heldOut = rows.filter((r) => r.kind === 'held-out bundled');
+  const zAll = rows.filter((r) => r.arm === 'zero-shot');
+  lines.push(
+    '',
+    `Zero-shot on the held-out real models (${real.map((r) => r.problem).join(', ')}): ${real.filter((r) => r.feasible).length} of ${real.length} feasible, geometric mean ${geo(real.filter((r) => r.ratio !== null).map((r) => r.ratio!)).toFixed(4)} × the optimum, slowest ${Math.max(...real.map((r) => r.seconds)).toFixed(3)} s. On every problem here: ${zAll.filter((r) => r.feasible).length} of ${zAll.length} feasible, slowest ${Math.max(...zAll.map((r) => r.seconds)).toFixed(3)} s.`,
+    `Fine-tuned (≤ ${meta.evaluations} evaluations) on the held-out bundled problems: geometric mean ${geo(heldOut.filter((r) => r.arm === 'fine-tuned' && r.ratio !== null).map((r) => r.ratio!)).toFixed(4)}; from scratch at the same cap ${geo(heldOut.filter((r) => r.arm === 'from scratch' && r.ratio !== null).map((r) => r.ratio!)).toFixed(4)}.`,
+    `Fine-tuned better than from scratch (more seeds better than worse) on ${summary.wins} of ${summary.problems} held-out bundled problems, tied on ${summary.ties}, worse on ${summary.losses}.`,
+  );
+  return lines.join('\n');
+}
+
+function plotSpec(rows: ArmRow[]): TopLevelSpec {
+  return {
+    title: 'Transfer: objective ÷ optimum per arm (lower is better; missing = infeasible)',
+    data: { values: rows.filter((r) => r.ratio !== null).map((r) => ({ problem: r.problem.includes('/') ? r.problem.slice(r.problem.indexOf(':') + 1) : r.problem, arm: r.arm, ratio: r.ratio })) },
+    mark: { type: 'point', filled: true, size: 60 },
+    encoding: {
+      y: { field: 'problem', type: 'nominal', sort: null, title: null },
+      x: { field: 'ratio', type: 'quantitative', scale: { type: 'log' }, title: 'objective ÷ optimum (log)' },
+      color: { field: 'arm', type: 'nominal' },
+      shape: { field: 'arm', type: 'nominal' },
+    },
+    width: 420,
+    height: 320,
+  } as TopLevelSpec;
+}
+
+/** The README's generated transfer block (between the markers), headings one level down. */
+function updateReadme(file: string, md: string): void {
+  const start = '<!-- transfer:start -->';
+  const end = '<!-- transfer:end -->';
+  const text = readFileSync(file, 'utf8');
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) return;
+  const body = md.split('\n').filter((line) => !line.startsWith('# ')).join('\n').trim();
+  writeFileAtomic(file, `${text.slice(0, a + start.length)}\n${body}\n${text.slice(b)}`);
+}
+
+await main();
