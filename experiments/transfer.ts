@@ -91,6 +91,10 @@ export interface ArmRow {
   feasible: boolean;
   evaluations: number;
   seconds: number;
+  /** Improvements of the best (evaluations, objective), for the evaluations to within 1% of the reference. */
+  trace: Array<[number, number]>;
+  /** Evaluations until the best was within 1% of the reference (null: never). */
+  to1pct: number | null;
 }
 
 async function cases(args: Args): Promise<Case[]> {
@@ -128,7 +132,7 @@ async function main(): Promise<void> {
     const { policy } = await loadPolicy(args.policy);
     const z = zeroShot(policy, c.problem, c.settings);
     policy.dispose();
-    rows.push({ ...base, arm: 'zero-shot', seed: null, value: z.feasible ? z.objective : null, ratio: null, feasible: z.feasible, evaluations: z.evaluations, seconds: z.seconds });
+    rows.push({ ...base, arm: 'zero-shot', seed: null, value: z.feasible ? z.objective : null, ratio: null, feasible: z.feasible, evaluations: z.evaluations, seconds: z.seconds, trace: z.feasible ? [[z.evaluations, z.objective]] : [], to1pct: null });
     for (const seed of args.seeds) {
       for (const arm of ['fine-tuned', 'from scratch'] as const) {
         const pretrained = arm === 'fine-tuned' ? (await loadPolicy(args.policy)).policy : undefined;
@@ -137,7 +141,8 @@ async function main(): Promise<void> {
         const result = await trainer.run();
         trainer.dispose();
         pretrained?.dispose();
-        rows.push({ ...base, arm, seed, value: result.feasible ? result.objective : null, ratio: null, feasible: result.feasible, evaluations: result.evaluations, seconds: result.seconds });
+        const trace = result.trace.filter((p) => Number.isFinite(p.bestObjective)).map((p) => [p.evaluations, p.bestObjective] as [number, number]);
+        rows.push({ ...base, arm, seed, value: result.feasible ? result.objective : null, ratio: null, feasible: result.feasible, evaluations: result.evaluations, seconds: result.seconds, trace, to1pct: null });
       }
     }
     process.stderr.write(`${c.name}: done\n`);
@@ -149,6 +154,8 @@ async function main(): Promise<void> {
     for (const r of group) {
       r.reference = best;
       if (r.value !== null && Number.isFinite(best)) r.ratio = r.value / best;
+      const hit = r.trace.find(([, objective]) => objective <= best * 1.01);
+      r.to1pct = hit ? hit[0] : null;
     }
   }
   const results = join(PACKAGE_ROOT, 'experiments', 'results', args.quick ? 'quick' : '');
@@ -179,8 +186,8 @@ export function markdown(meta: { command: string; policy: string; evaluations: n
     '',
     `Command: \`${meta.command}\`. Policy: \`${meta.policy}\`. Fine-tuned and from scratch: the agent's RL (\`reinforce\`, the policy alone, no exact solver) capped at ${meta.evaluations} evaluations each, seeds ${meta.seeds.join(', ')}; the fine-tuned run scores the zero-shot placement first (counted). Ratios: objective ÷ the exact solver's optimum (proven where marked; else the best any method found). tfjs backend ${meta.backend}; load average ${meta.loadAverageStart.join(', ')} at the start, ${meta.loadAverageEnd.join(', ')} at the end (2 shared cores).`,
     '',
-    '| problem | kind | L×K | objective | reference | zero-shot (s) | fine-tuned | from scratch | fine-tuned better / tie / worse |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| problem | kind | L×K | objective | reference | zero-shot (s) | fine-tuned | from scratch | fine-tuned better / tie / worse | evaluations to 1%: fine-tuned / from scratch |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   const summary = { wins: 0, ties: 0, losses: 0, problems: 0 };
   for (const p of problems) {
@@ -205,7 +212,8 @@ export function markdown(meta: { command: string; policy: string; evaluations: n
     }
     const ratios = (xs: ArmRow[]) => (xs.every((r) => r.ratio !== null) ? geo(xs.map((r) => r.ratio!)).toFixed(4) : `${xs.filter((r) => r.ratio === null).length} of ${xs.length} infeasible`);
     const name = p.includes('/') ? p.slice(p.indexOf(':') + 1) : p;
-    lines.push(`| ${name} | ${z.kind}${z.realModel ? ' (real model)' : ''} | ${z.layers}×${z.types} | ${z.objective} | ${z.proven ? 'proven optimum' : 'best known'} | ${f4(z.ratio)} (${z.seconds.toFixed(3)}) | ${ratios(ft)} | ${ratios(sc)} | ${w} / ${t} / ${l} |`);
+    const reach = (xs: ArmRow[]) => xs.map((r) => (r.to1pct === null ? '-' : String(r.to1pct))).join(', ');
+    lines.push(`| ${name} | ${z.kind}${z.realModel ? ' (real model)' : ''} | ${z.layers}×${z.types} | ${z.objective} | ${z.proven ? 'proven optimum' : 'best known'} | ${f4(z.ratio)} (${z.seconds.toFixed(3)}) | ${ratios(ft)} | ${ratios(sc)} | ${w} / ${t} / ${l} | ${reach(ft)} / ${reach(sc)} |`);
   }
   const real = rows.filter((r) => r.arm === 'zero-shot' && r.realModel);
   const heldOut = rows.filter((r) => r.kind === 'held-out bundled');

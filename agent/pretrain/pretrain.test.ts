@@ -67,16 +67,17 @@ test('imitation: the teacher example encodes the stages, and a policy fitted to 
   const began = Array.from(example.began.dataSync());
   assert.deepEqual(began.map((b, l) => (b ? l : -1)).filter((l) => l >= 0), lesson.placement.map((s) => s.first));
   assert.equal(example.typeDecisions, lesson.placement.length);
-  const learner = new Learner({ learningRate: 0.01, epochs: 1, clip: 0.2, clipNorm: 1 });
+  const learner = new Learner({ learningRate: 0.02, epochs: 1, clip: 0.2, clipNorm: 1 });
   const first = imitationStep(policy, learner.optimizer, [example], 1);
   let last = first;
-  for (let s = 0; s < 150; s++) last = imitationStep(policy, learner.optimizer, [example], 1);
+  for (let s = 0; s < 80; s++) last = imitationStep(policy, learner.optimizer, [example], 1);
   assert.ok(last < first / 4, `loss ${first} -> ${last}`);
   const z = zeroShot(policy, problem, lesson.settings);
   assert.equal(z.decoding, ZERO_SHOT_DECODING);
   assert.equal(z.stages, lesson.placement.length);
-  // The policy's stages are the teacher's before provisioning; provisioning may move cuts, so compare the stage types in order.
-  assert.deepEqual(z.placement.length >= 1, true);
+  // The policy's stages are the teacher's; provisioning may split stages and move cuts, so compare the runs of types in order.
+  const runs = (p: { type: number }[]) => p.map((s) => s.type).filter((t, i, all) => i === 0 || all[i - 1] !== t);
+  assert.deepEqual(runs(z.placement), runs(lesson.placement));
   const again = zeroShot(policy, problem, lesson.settings);
   assert.deepEqual(assignmentOf(again.placement, problem.layers.length), assignmentOf(z.placement, problem.layers.length));
   disposeExample(example);
