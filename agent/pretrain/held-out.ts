@@ -52,7 +52,7 @@ export async function heldOutBundled(labelCap: number, names: readonly string[] 
 export async function heldOutGenerated(count: number, teacher: TeacherOptions, draw: Partial<DrawOptions> = {}): Promise<HeldOutProblem[]> {
   const out: HeldOutProblem[] = [];
   for (let i = 0; out.length < count && i < 10 * count; i++) {
-    const drawn = drawProblem('held-out', i, { architectures: HELD_OUT_ARCHITECTURES, ...draw });
+    const drawn = drawProblem('held-out', i, { ...draw, architectures: HELD_OUT_ARCHITECTURES });
     const lesson = await teach(drawn, teacher);
     if (lesson === null) continue;
     out.push({ name: drawn.name, problem: drawn.problem, settings: lesson.settings, reference: lesson.objective, proven: lesson.proven });

@@ -7,6 +7,8 @@ import { drawProblem, HELD_OUT_ARCHITECTURES, MAX_TYPES, MIN_LAYERS } from './di
 import { disposeExample, imitationStep, teacherExample } from './imitation.js';
 import { Learner } from '../rl/learner.js';
 import { teach } from './teacher.js';
+import { heldOutGenerated } from './held-out.js';
+import { TRAIN_ARCHITECTURES } from './distribution.js';
 import { zeroShot, ZERO_SHOT_DECODING } from './zero-shot.js';
 import { assignmentOf } from '../../env/problem.js';
 import { Simulator } from '../../env/simulate.js';
@@ -83,4 +85,14 @@ test('imitation: the teacher example encodes the stages, and a policy fitted to 
   disposeExample(example);
   learner.dispose();
   policy.dispose();
+});
+
+test('held-out generated problems: only held-out architectures and unseen chains, never a training architecture', async () => {
+  const held = await heldOutGenerated(4, { rangeCap: 1000, labelCap: 2000 }, { maxLayers: 16, architectureShare: 0.8 });
+  assert.equal(held.length, 4);
+  for (const h of held) {
+    for (const trained of TRAIN_ARCHITECTURES) assert.ok(!h.name.includes(`:${trained}:`), h.name);
+    assert.ok(h.name.startsWith('held-out/'), h.name);
+  }
+  assert.ok(held.some((h) => HELD_OUT_ARCHITECTURES.some((a) => h.name.includes(`:${a}:`))), 'no held-out architecture drawn');
 });

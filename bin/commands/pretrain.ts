@@ -185,6 +185,7 @@ async function heldOutSet(out: string, config: PretrainConfig, log: (line: strin
       if (p.name.includes('/')) {
         const index = Number(p.name.slice(p.name.indexOf('/') + 1, p.name.indexOf(':')));
         const drawn = drawProblem('held-out', index, { ...config.draw, architectures: HELD_OUT_ARCHITECTURES });
+        if (drawn.name !== p.name) throw new UserError(`${file}: "${p.name}" is not what this placer draws at that index ("${drawn.name}"): a held-out.json of another version; remove it to solve the held-out problems again`);
         return { name: p.name, problem: drawn.problem, settings: settingsFrom(p.settings), reference, proven: p.proven };
       }
       return { name: p.name, ...bundledAtDefaults(p.name), reference, proven: p.proven };
