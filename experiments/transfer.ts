@@ -30,7 +30,8 @@ import { DEFAULT_REINFORCE_CONFIG, ReinforceTrainer } from '../agent/reinforce.j
 import { drawProblem, HELD_OUT_ARCHITECTURES, HELD_OUT_BUNDLED } from '../agent/pretrain/distribution.js';
 import { bundledAtDefaults } from '../agent/pretrain/held-out.js';
 import { teach } from '../agent/pretrain/teacher.js';
-import { zeroShot } from '../agent/pretrain/zero-shot.js';
+import { FALLBACK_SAMPLES, zeroShot } from '../agent/pretrain/zero-shot.js';
+import { PolicyNetwork } from '../agent/policy.js';
 import { writeSvg } from './plot.js';
 
 const REAL_MODELS = new Set(['gpt2-medium', 'resnet50', 'local-mlp', 'local-cnn']);
@@ -84,7 +85,7 @@ export interface ArmRow {
   objective: Settings['objective'];
   reference: number;
   proven: boolean;
-  arm: 'zero-shot' | 'fine-tuned' | 'from scratch';
+  arm: 'zero-shot' | 'fine-tuned' | 'from scratch' | 'untrained policy, provisioned' | 'zero-shot, not provisioned';
   seed: number | null;
   value: number | null;
   ratio: number | null;
@@ -130,9 +131,17 @@ async function main(): Promise<void> {
       objective: c.settings.objective, reference: c.reference, proven: c.proven,
     };
     const { policy } = await loadPolicy(args.policy);
-    const z = zeroShot(policy, c.problem, c.settings);
+    const zeroRow = (arm: ArmRow['arm'], z: ReturnType<typeof zeroShot>): ArmRow => ({
+      ...base, arm, seed: null, value: z.feasible ? z.objective : null, ratio: null, feasible: z.feasible, evaluations: z.evaluations, seconds: z.seconds,
+      trace: z.feasible ? [[z.evaluations, z.objective]] : [], to1pct: null,
+    });
+    rows.push(zeroRow('zero-shot', zeroShot(policy, c.problem, c.settings)));
+    // Ablations: the same decoding without provisioning, and provisioning of an untrained policy's mode (what pretraining adds).
+    rows.push(zeroRow('zero-shot, not provisioned', zeroShot(policy, c.problem, c.settings, 1, FALLBACK_SAMPLES, false)));
     policy.dispose();
-    rows.push({ ...base, arm: 'zero-shot', seed: null, value: z.feasible ? z.objective : null, ratio: null, feasible: z.feasible, evaluations: z.evaluations, seconds: z.seconds, trace: z.feasible ? [[z.evaluations, z.objective]] : [], to1pct: null });
+    const untrained = PolicyNetwork.create(policy.config, 1);
+    rows.push(zeroRow('untrained policy, provisioned', zeroShot(untrained, c.problem, c.settings)));
+    untrained.dispose();
     for (const seed of args.seeds) {
       for (const arm of ['fine-tuned', 'from scratch'] as const) {
         const pretrained = arm === 'fine-tuned' ? (await loadPolicy(args.policy)).policy : undefined;
@@ -186,13 +195,15 @@ export function markdown(meta: { command: string; policy: string; evaluations: n
     '',
     `Command: \`${meta.command}\`. Policy: \`${meta.policy}\`. Fine-tuned and from scratch: the agent's RL (\`reinforce\`, the policy alone, no exact solver) capped at ${meta.evaluations} evaluations each, seeds ${meta.seeds.join(', ')}; the fine-tuned run scores the zero-shot placement first (counted). Ratios: objective ÷ the exact solver's optimum (proven where marked; else the best any method found). tfjs backend ${meta.backend}; load average ${meta.loadAverageStart.join(', ')} at the start, ${meta.loadAverageEnd.join(', ')} at the end (2 shared cores).`,
     '',
-    '| problem | kind | L×K | objective | reference | zero-shot (s) | fine-tuned | from scratch | fine-tuned better / tie / worse | evaluations to 1%: fine-tuned / from scratch |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| problem | kind | L×K | objective | reference | zero-shot (s) | ablation: not provisioned | ablation: untrained policy | fine-tuned | from scratch | fine-tuned better / tie / worse | evaluations to 1%: fine-tuned / from scratch |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   const summary = { wins: 0, ties: 0, losses: 0, problems: 0 };
   for (const p of problems) {
     const g = rows.filter((r) => r.problem === p);
     const z = g.find((r) => r.arm === 'zero-shot')!;
+    const raw = g.find((r) => r.arm === 'zero-shot, not provisioned')!;
+    const fresh = g.find((r) => r.arm === 'untrained policy, provisioned')!;
     const ft = g.filter((r) => r.arm === 'fine-tuned');
     const sc = g.filter((r) => r.arm === 'from scratch');
     let w = 0, t = 0, l = 0;
@@ -213,14 +224,19 @@ export function markdown(meta: { command: string; policy: string; evaluations: n
     const ratios = (xs: ArmRow[]) => (xs.every((r) => r.ratio !== null) ? geo(xs.map((r) => r.ratio!)).toFixed(4) : `${xs.filter((r) => r.ratio === null).length} of ${xs.length} infeasible`);
     const name = p.includes('/') ? p.slice(p.indexOf(':') + 1) : p;
     const reach = (xs: ArmRow[]) => xs.map((r) => (r.to1pct === null ? '-' : String(r.to1pct))).join(', ');
-    lines.push(`| ${name} | ${z.kind}${z.realModel ? ' (real model)' : ''} | ${z.layers}×${z.types} | ${z.objective} | ${z.proven ? 'proven optimum' : 'best known'} | ${f4(z.ratio)} (${z.seconds.toFixed(3)}) | ${ratios(ft)} | ${ratios(sc)} | ${w} / ${t} / ${l} | ${reach(ft)} / ${reach(sc)} |`);
+    lines.push(`| ${name} | ${z.kind}${z.realModel ? ' (real model)' : ''} | ${z.layers}×${z.types} | ${z.objective} | ${z.proven ? 'proven optimum' : 'best known'} | ${f4(z.ratio)} (${z.seconds.toFixed(3)}) | ${f4(raw.ratio)} | ${f4(fresh.ratio)} | ${ratios(ft)} | ${ratios(sc)} | ${w} / ${t} / ${l} | ${reach(ft)} / ${reach(sc)} |`);
   }
   const real = rows.filter((r) => r.arm === 'zero-shot' && r.realModel);
+  const realArm = (arm: ArmRow['arm']) => {
+    const xs = rows.filter((r) => r.arm === arm && r.realModel);
+    return `${geo(xs.filter((r) => r.ratio !== null).map((r) => r.ratio!)).toFixed(4)} (${xs.filter((r) => r.feasible).length} of ${xs.length} feasible)`;
+  };
   const heldOut = rows.filter((r) => r.kind === 'held-out bundled');
   const zAll = rows.filter((r) => r.arm === 'zero-shot');
   lines.push(
     '',
     `Zero-shot on the held-out real models (${real.map((r) => r.problem).join(', ')}): ${real.filter((r) => r.feasible).length} of ${real.length} feasible, geometric mean ${geo(real.filter((r) => r.ratio !== null).map((r) => r.ratio!)).toFixed(4)} × the optimum, slowest ${Math.max(...real.map((r) => r.seconds)).toFixed(3)} s. On every problem here: ${zAll.filter((r) => r.feasible).length} of ${zAll.length} feasible, slowest ${Math.max(...zAll.map((r) => r.seconds)).toFixed(3)} s.`,
+    `Ablations on the same real models, geometric mean over the feasible: zero-shot without provisioning ${realArm('zero-shot, not provisioned')}; an untrained policy's mode, provisioned ${realArm('untrained policy, provisioned')}.`,
     `Fine-tuned (≤ ${meta.evaluations} evaluations) on the held-out bundled problems: geometric mean ${geo(heldOut.filter((r) => r.arm === 'fine-tuned' && r.ratio !== null).map((r) => r.ratio!)).toFixed(4)}; from scratch at the same cap ${geo(heldOut.filter((r) => r.arm === 'from scratch' && r.ratio !== null).map((r) => r.ratio!)).toFixed(4)}.`,
     `Fine-tuned better than from scratch (more seeds better than worse) on ${summary.wins} of ${summary.problems} held-out bundled problems, tied on ${summary.ties}, worse on ${summary.losses}.`,
   );

@@ -40,7 +40,8 @@ export interface ZeroShot {
   decoding: string;
 }
 
-export function zeroShot(policy: PolicyNetwork, problem: Problem, settings: Settings, seed = 1, samples = FALLBACK_SAMPLES): ZeroShot {
+/** `provision: false` (an ablation): the policy's stages as decoded, one unit each, scored without provisioning. */
+export function zeroShot(policy: PolicyNetwork, problem: Problem, settings: Settings, seed = 1, samples = FALLBACK_SAMPLES, provision = true): ZeroShot {
   const started = performance.now();
   const inputs = policy.inputs(chainFeatures(problem, settings));
   let params;
@@ -54,7 +55,7 @@ export function zeroShot(policy: PolicyNetwork, problem: Problem, settings: Sett
   const stages = rowPlacement(rows, 0);
   const sim = new Simulator(problem, settings);
   sim.loadPlacement(stages);
-  let evaluations = climb(sim, Infinity, undefined, true);
+  let evaluations = provision ? climb(sim, Infinity, undefined, true) : (sim.score(), 1);
   let best = { placement: readPlacement(sim), feasible: sim.feasible, violation: sim.violation, objective: sim.objectiveValue, stages: stages.length };
   let decoding = ZERO_SHOT_DECODING;
   if (!best.feasible && samples > 0) {
@@ -63,7 +64,7 @@ export function zeroShot(policy: PolicyNetwork, problem: Problem, settings: Sett
     for (let b = 0; b < drawn.size; b++) {
       const sampled = rowPlacement(drawn, b);
       sim.loadPlacement(sampled);
-      evaluations += climb(sim, Infinity, undefined, true);
+      evaluations += provision ? climb(sim, Infinity, undefined, true) : (sim.score(), 1);
       if (beats(sim.feasible, sim.violation, sim.objectiveValue, best.feasible, best.violation, best.objective)) {
         best = { placement: readPlacement(sim), feasible: sim.feasible, violation: sim.violation, objective: sim.objectiveValue, stages: sampled.length };
       }
