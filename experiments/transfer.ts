@@ -14,8 +14,8 @@
  * catalogues and unseen synthetic chains, constraints drawn as in pretraining.
  * Writes experiments/results/transfer.{json,md,svg} and the README table.
  *
- * Options: --policy DIR, --evaluations E (5000), --seeds 1,2,3, --generated N (6),
- * --reference-time S (exact solver's limit per problem, 60), --quick.
+ * Options: --policy DIR, --evaluations E (5000), --seeds 1,2,3,4,5, --generated N (8),
+ * --reference-time S (exact solver's limit per problem, 30), --quick.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,7 +30,7 @@ import { DEFAULT_REINFORCE_CONFIG, ReinforceTrainer } from '../agent/reinforce.j
 import { drawProblem, HELD_OUT_ARCHITECTURES, HELD_OUT_BUNDLED } from '../agent/pretrain/distribution.js';
 import { bundledAtDefaults } from '../agent/pretrain/held-out.js';
 import { teach } from '../agent/pretrain/teacher.js';
-import { FALLBACK_SAMPLES, zeroShot } from '../agent/pretrain/zero-shot.js';
+import { DEFAULT_SAMPLES, zeroShot } from '../agent/pretrain/zero-shot.js';
 import { PolicyNetwork } from '../agent/policy.js';
 import { writeSvg } from './plot.js';
 
@@ -46,7 +46,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { policy: join(PACKAGE_ROOT, 'profiles', 'policies', 'generalist'), evaluations: 5000, seeds: [1, 2, 3], generated: 6, referenceTime: 60, quick: false };
+  const args: Args = { policy: join(PACKAGE_ROOT, 'profiles', 'policies', 'generalist'), evaluations: 5000, seeds: [1, 2, 3, 4, 5], generated: 8, referenceTime: 30, quick: false };
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
       const v = argv[++i];
@@ -85,7 +85,7 @@ export interface ArmRow {
   objective: Settings['objective'];
   reference: number;
   proven: boolean;
-  arm: 'zero-shot' | 'fine-tuned' | 'from scratch' | 'untrained policy, provisioned' | 'zero-shot, not provisioned';
+  arm: 'zero-shot' | 'fine-tuned' | 'from scratch' | 'zero-shot, mode only' | 'zero-shot, not provisioned' | 'untrained policy, zero-shot';
   seed: number | null;
   value: number | null;
   ratio: number | null;
@@ -136,11 +136,12 @@ async function main(): Promise<void> {
       trace: z.feasible ? [[z.evaluations, z.objective]] : [], to1pct: null,
     });
     rows.push(zeroRow('zero-shot', zeroShot(policy, c.problem, c.settings)));
-    // Ablations: the same decoding without provisioning, and provisioning of an untrained policy's mode (what pretraining adds).
-    rows.push(zeroRow('zero-shot, not provisioned', zeroShot(policy, c.problem, c.settings, 1, FALLBACK_SAMPLES, false)));
+    // Ablations: the mode alone (no samples); the same decoding without provisioning; an untrained policy decoded alike (what pretraining adds).
+    rows.push(zeroRow('zero-shot, mode only', zeroShot(policy, c.problem, c.settings, { samples: 0 })));
+    rows.push(zeroRow('zero-shot, not provisioned', zeroShot(policy, c.problem, c.settings, { provision: false })));
     policy.dispose();
     const untrained = PolicyNetwork.create(policy.config, 1);
-    rows.push(zeroRow('untrained policy, provisioned', zeroShot(untrained, c.problem, c.settings)));
+    rows.push(zeroRow('untrained policy, zero-shot', zeroShot(untrained, c.problem, c.settings)));
     untrained.dispose();
     for (const seed of args.seeds) {
       for (const arm of ['fine-tuned', 'from scratch'] as const) {
@@ -195,15 +196,16 @@ export function markdown(meta: { command: string; policy: string; evaluations: n
     '',
     `Command: \`${meta.command}\`. Policy: \`${meta.policy}\`. Fine-tuned and from scratch: the agent's RL (\`reinforce\`, the policy alone, no exact solver) capped at ${meta.evaluations} evaluations each, seeds ${meta.seeds.join(', ')}; the fine-tuned run scores the zero-shot placement first (counted). Ratios: objective ÷ the exact solver's optimum (proven where marked; else the best any method found). tfjs backend ${meta.backend}; load average ${meta.loadAverageStart.join(', ')} at the start, ${meta.loadAverageEnd.join(', ')} at the end (2 shared cores).`,
     '',
-    '| problem | kind | L×K | objective | reference | zero-shot (s) | ablation: not provisioned | ablation: untrained policy | fine-tuned | from scratch | fine-tuned better / tie / worse | evaluations to 1%: fine-tuned / from scratch |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| problem | kind | L×K | objective | reference | zero-shot (s) | ablation: mode only | ablation: not provisioned | ablation: untrained policy | fine-tuned | from scratch | fine-tuned better / tie / worse | evaluations to 1%: fine-tuned / from scratch |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   const summary = { wins: 0, ties: 0, losses: 0, problems: 0 };
   for (const p of problems) {
     const g = rows.filter((r) => r.problem === p);
     const z = g.find((r) => r.arm === 'zero-shot')!;
+    const mode = g.find((r) => r.arm === 'zero-shot, mode only')!;
     const raw = g.find((r) => r.arm === 'zero-shot, not provisioned')!;
-    const fresh = g.find((r) => r.arm === 'untrained policy, provisioned')!;
+    const fresh = g.find((r) => r.arm === 'untrained policy, zero-shot')!;
     const ft = g.filter((r) => r.arm === 'fine-tuned');
     const sc = g.filter((r) => r.arm === 'from scratch');
     let w = 0, t = 0, l = 0;
@@ -224,7 +226,7 @@ export function markdown(meta: { command: string; policy: string; evaluations: n
     const ratios = (xs: ArmRow[]) => (xs.every((r) => r.ratio !== null) ? geo(xs.map((r) => r.ratio!)).toFixed(4) : `${xs.filter((r) => r.ratio === null).length} of ${xs.length} infeasible`);
     const name = p.includes('/') ? p.slice(p.indexOf(':') + 1) : p;
     const reach = (xs: ArmRow[]) => xs.map((r) => (r.to1pct === null ? '-' : String(r.to1pct))).join(', ');
-    lines.push(`| ${name} | ${z.kind}${z.realModel ? ' (real model)' : ''} | ${z.layers}×${z.types} | ${z.objective} | ${z.proven ? 'proven optimum' : 'best known'} | ${f4(z.ratio)} (${z.seconds.toFixed(3)}) | ${f4(raw.ratio)} | ${f4(fresh.ratio)} | ${ratios(ft)} | ${ratios(sc)} | ${w} / ${t} / ${l} | ${reach(ft)} / ${reach(sc)} |`);
+    lines.push(`| ${name} | ${z.kind}${z.realModel ? ' (real model)' : ''} | ${z.layers}×${z.types} | ${z.objective} | ${z.proven ? 'proven optimum' : 'best known'} | ${f4(z.ratio)} (${z.seconds.toFixed(3)}) | ${f4(mode.ratio)} | ${f4(raw.ratio)} | ${f4(fresh.ratio)} | ${ratios(ft)} | ${ratios(sc)} | ${w} / ${t} / ${l} | ${reach(ft)} / ${reach(sc)} |`);
   }
   const real = rows.filter((r) => r.arm === 'zero-shot' && r.realModel);
   const realArm = (arm: ArmRow['arm']) => {
@@ -236,7 +238,7 @@ export function markdown(meta: { command: string; policy: string; evaluations: n
   lines.push(
     '',
     `Zero-shot on the held-out real models (${real.map((r) => r.problem).join(', ')}): ${real.filter((r) => r.feasible).length} of ${real.length} feasible, geometric mean ${geo(real.filter((r) => r.ratio !== null).map((r) => r.ratio!)).toFixed(4)} × the optimum, slowest ${Math.max(...real.map((r) => r.seconds)).toFixed(3)} s. On every problem here: ${zAll.filter((r) => r.feasible).length} of ${zAll.length} feasible, slowest ${Math.max(...zAll.map((r) => r.seconds)).toFixed(3)} s.`,
-    `Ablations on the same real models, geometric mean over the feasible: zero-shot without provisioning ${realArm('zero-shot, not provisioned')}; an untrained policy's mode, provisioned ${realArm('untrained policy, provisioned')}.`,
+    `Ablations on the same real models, geometric mean over the feasible: the mode alone ${realArm('zero-shot, mode only')}; without provisioning ${realArm('zero-shot, not provisioned')}; an untrained policy decoded alike ${realArm('untrained policy, zero-shot')}.`,
     `Fine-tuned (≤ ${meta.evaluations} evaluations) on the held-out bundled problems: geometric mean ${geo(heldOut.filter((r) => r.arm === 'fine-tuned' && r.ratio !== null).map((r) => r.ratio!)).toFixed(4)}; from scratch at the same cap ${geo(heldOut.filter((r) => r.arm === 'from scratch' && r.ratio !== null).map((r) => r.ratio!)).toFixed(4)}.`,
     `Fine-tuned better than from scratch (more seeds better than worse) on ${summary.wins} of ${summary.problems} held-out bundled problems, tied on ${summary.ties}, worse on ${summary.losses}.`,
   );

@@ -9,7 +9,7 @@ import { Learner } from '../rl/learner.js';
 import { teach } from './teacher.js';
 import { heldOutGenerated } from './held-out.js';
 import { TRAIN_ARCHITECTURES } from './distribution.js';
-import { zeroShot, ZERO_SHOT_DECODING } from './zero-shot.js';
+import { zeroShot } from './zero-shot.js';
 import { assignmentOf } from '../../env/problem.js';
 import { Simulator } from '../../env/simulate.js';
 
@@ -74,14 +74,19 @@ test('imitation: the teacher example encodes the stages, and a policy fitted to 
   let last = first;
   for (let s = 0; s < 80; s++) last = imitationStep(policy, learner.optimizer, [example], 1);
   assert.ok(last < first / 4, `loss ${first} -> ${last}`);
-  const z = zeroShot(policy, problem, lesson.settings);
-  assert.equal(z.decoding, ZERO_SHOT_DECODING);
+  const z = zeroShot(policy, problem, lesson.settings, { samples: 0 });
+  assert.match(z.decoding, /^the policy's mode, each provisioned/);
+  assert.equal(z.winner, 0);
   assert.equal(z.stages, lesson.placement.length);
   // The policy's stages are the teacher's; provisioning may split stages and move cuts, so compare the runs of types in order.
   const runs = (p: { type: number }[]) => p.map((s) => s.type).filter((t, i, all) => i === 0 || all[i - 1] !== t);
   assert.deepEqual(runs(z.placement), runs(lesson.placement));
-  const again = zeroShot(policy, problem, lesson.settings);
+  const again = zeroShot(policy, problem, lesson.settings, { samples: 0 });
   assert.deepEqual(assignmentOf(again.placement, problem.layers.length), assignmentOf(z.placement, problem.layers.length));
+  // With samples: never worse than the mode alone, and the same seed gives the same placement.
+  const sampled = zeroShot(policy, problem, lesson.settings, { seed: 4, samples: 8 });
+  assert.ok(sampled.feasible && sampled.objective <= z.objective);
+  assert.deepEqual(zeroShot(policy, problem, lesson.settings, { seed: 4, samples: 8 }).placement, sampled.placement);
   disposeExample(example);
   learner.dispose();
   policy.dispose();

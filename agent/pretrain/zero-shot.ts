@@ -1,47 +1,54 @@
 /**
- * Zero-shot placement: the policy's own placement of a problem, with no
+ * Zero-shot placement: the policy's own placements of a problem, with no
  * search. One forward pass gives the stage distribution (agent/rl/actions.ts);
  * its mode (each stay/begin choice and each type the likeliest, within the
- * counts and budget as masked sampling allows) is the placement's stages;
- * provisioning (agent/provision.ts `climb`: replicas, splits, cut and boundary
- * moves) makes it a placement and scores it. No exact solver, no heuristic start.
- * Only when the mode's placement is infeasible: `samples` placements drawn from
- * the same distribution (seeded), provisioned alike, and the best kept; the
- * result says which decoding gave it.
+ * counts and budget as masked sampling allows) and `samples` placements drawn
+ * from the same distribution (seeded) are each provisioned (agent/provision.ts
+ * `climb`: replicas, splits, cut and boundary moves) and scored; the best is
+ * kept. `samples: 0` is the mode alone. No exact solver, no heuristic start:
+ * every placement scored is one the policy proposed. The result says which
+ * one won (`decoding`).
  */
+import seedrandom from 'seedrandom';
 import type { Placement, Problem, Settings } from '../../env/problem.js';
 import { Simulator } from '../../env/simulate.js';
 import { chainFeatures } from '../features.js';
 import { disposeInputs, type PolicyNetwork } from '../policy.js';
 import { climb } from '../provision.js';
-import seedrandom from 'seedrandom';
 import { beats, readPlacement } from '../tracker.js';
 import { StageDistribution, actionLimits, rowPlacement } from '../rl/actions.js';
 
-/** How the zero-shot placement is decoded (written into placement.json). */
-export const ZERO_SHOT_DECODING = 'policy mode (likeliest stay/begin choice and type at each layer, within counts and budget), then provisioning (replicas, splits, cut moves); no exact solver, no heuristic start';
-export const SAMPLED_DECODING = (n: number) => `best of ${n} placements sampled from the policy (seeded), each provisioned (the mode's placement was infeasible); no exact solver, no heuristic start`;
+/** Placements sampled beside the mode by default (16 scored in all). */
+export const DEFAULT_SAMPLES = 15;
 
-/** Placements sampled when the mode's is infeasible. */
-export const FALLBACK_SAMPLES = 16;
+export interface ZeroShotOptions {
+  /** Seeds the samples. */
+  seed: number;
+  /** Placements sampled beside the mode (0: the mode alone). */
+  samples: number;
+  /** false (an ablation): the decoded stages as they are, one unit each, scored without provisioning. */
+  provision: boolean;
+}
 
 export interface ZeroShot {
   placement: Placement;
   feasible: boolean;
   violation: number;
   objective: number;
-  /** The policy's stages before provisioning. */
+  /** The winning proposal's stages before provisioning. */
   stages: number;
   /** Simulator evaluations (provisioning's). */
   evaluations: number;
   /** Features, forward pass, decoding and provisioning. */
   seconds: number;
-  /** How the placement was decoded (ZERO_SHOT_DECODING or SAMPLED_DECODING). */
+  /** How the placement was decoded, and which proposal won. */
   decoding: string;
+  /** 0: the mode won; i ≥ 1: sample i. */
+  winner: number;
 }
 
-/** `provision: false` (an ablation): the policy's stages as decoded, one unit each, scored without provisioning. */
-export function zeroShot(policy: PolicyNetwork, problem: Problem, settings: Settings, seed = 1, samples = FALLBACK_SAMPLES, provision = true): ZeroShot {
+export function zeroShot(policy: PolicyNetwork, problem: Problem, settings: Settings, options: Partial<ZeroShotOptions> = {}): ZeroShot {
+  const { seed = 1, samples = DEFAULT_SAMPLES, provision = true } = options;
   const started = performance.now();
   const inputs = policy.inputs(chainFeatures(problem, settings));
   let params;
@@ -51,24 +58,25 @@ export function zeroShot(policy: PolicyNetwork, problem: Problem, settings: Sett
     disposeInputs(inputs);
   }
   const distribution = new StageDistribution(params, actionLimits(problem, settings));
-  const rows = distribution.mode();
-  const stages = rowPlacement(rows, 0);
   const sim = new Simulator(problem, settings);
-  sim.loadPlacement(stages);
-  let evaluations = provision ? climb(sim, Infinity, undefined, true) : (sim.score(), 1);
-  let best = { placement: readPlacement(sim), feasible: sim.feasible, violation: sim.violation, objective: sim.objectiveValue, stages: stages.length };
-  let decoding = ZERO_SHOT_DECODING;
-  if (!best.feasible && samples > 0) {
-    decoding = SAMPLED_DECODING(samples);
-    const drawn = distribution.sample(samples, seedrandom.alea(`zero-shot:${seed}`));
-    for (let b = 0; b < drawn.size; b++) {
-      const sampled = rowPlacement(drawn, b);
-      sim.loadPlacement(sampled);
-      evaluations += provision ? climb(sim, Infinity, undefined, true) : (sim.score(), 1);
-      if (beats(sim.feasible, sim.violation, sim.objectiveValue, best.feasible, best.violation, best.objective)) {
-        best = { placement: readPlacement(sim), feasible: sim.feasible, violation: sim.violation, objective: sim.objectiveValue, stages: sampled.length };
-      }
+  let evaluations = 0;
+  let best: Omit<ZeroShot, 'evaluations' | 'seconds' | 'decoding'> | null = null;
+  const consider = (stages: Placement, index: number) => {
+    sim.loadPlacement(stages);
+    evaluations += provision ? climb(sim, Infinity, undefined, true) : (sim.score(), 1);
+    if (best === null || beats(sim.feasible, sim.violation, sim.objectiveValue, best.feasible, best.violation, best.objective)) {
+      best = { placement: readPlacement(sim), feasible: sim.feasible, violation: sim.violation, objective: sim.objectiveValue, stages: stages.length, winner: index };
     }
+  };
+  consider(rowPlacement(distribution.mode(), 0), 0);
+  if (samples > 0) {
+    const drawn = distribution.sample(samples, seedrandom.alea(`zero-shot:${seed}`));
+    for (let b = 0; b < drawn.size; b++) consider(rowPlacement(drawn, b), b + 1);
   }
-  return { ...best, evaluations, seconds: (performance.now() - started) / 1000, decoding };
+  const won: Omit<ZeroShot, 'evaluations' | 'seconds' | 'decoding'> = best!;
+  const how = provision ? 'each provisioned (replicas, splits, cut and boundary moves)' : 'not provisioned (one unit per stage)';
+  const decoding = samples > 0
+    ? `the policy's mode and ${samples} placements sampled from it (seed ${seed}), ${how}, best kept: ${won.winner === 0 ? 'the mode' : `sample ${won.winner}`}; no exact solver, no heuristic start`
+    : `the policy's mode, ${how}; no exact solver, no heuristic start`;
+  return { ...won, evaluations, seconds: (performance.now() - started) / 1000, decoding };
 }

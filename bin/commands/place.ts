@@ -2,24 +2,32 @@
  * `placer place`: a trained policy on a problem it may never have seen (any
  * number of layers and types). Without --policy, the pretrained generalist
  * shipped in profiles/policies/generalist (`placer pretrain`; how it was made:
- * its README). Zero-shot: the policy's own placement (agent/pretrain/zero-shot.ts:
- * its mode, provisioned; no exact solver, no heuristic start). `--fine-tune N`
+ * its README). Zero-shot: the policy's own placements (agent/pretrain/zero-shot.ts:
+ * its mode and --samples draws, each provisioned, the best kept; no exact
+ * solver, no heuristic start). `--fine-tune N`
  * continues training from the policy with the agent's RL for N updates
  * (`--max-evaluations` caps it as for train), starting from the zero-shot
  * placement (scored and counted). Writes OUT/placement.json (and, fine-tuned,
  * OUT/policy/, history.csv, checkpoint/).
  */
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { prepareOutputFolder, writeJsonAtomic } from '../../env/atomic-write.js';
 import { PACKAGE_ROOT } from '../../env/bundled.js';
 import { lockFolder } from '../../env/folder-lock.js';
 import { selectBackend } from '../../agent/backend.js';
 import { certifiedPlacementJson } from '../../agent/export.js';
 import { loadPolicy } from '../../agent/policy-io.js';
-import { zeroShot } from '../../agent/pretrain/zero-shot.js';
+import { DEFAULT_SAMPLES, zeroShot } from '../../agent/pretrain/zero-shot.js';
 import { addProblemOptions, loadProblemFromOptions, positiveInteger } from '../common.js';
 import { addTrainingOptions, provenance, trainCommand, type TrainCommandOptions } from './train.js';
+
+/** --samples: a whole number from 0 to 10,000, written in decimal. */
+function sampleCount(value: string): number {
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n > 10_000) throw new InvalidArgumentError(`--samples must be a whole number from 0 to 10000, got "${value}"`);
+  return n;
+}
 
 /** The pretrained generalist shipped with the package. */
 export const SHIPPED_POLICY = join(PACKAGE_ROOT, 'profiles', 'policies', 'generalist');
@@ -28,6 +36,7 @@ interface PlaceCommandOptions extends TrainCommandOptions {
   out: string;
   policy?: string;
   fineTune?: number;
+  samples: number;
 }
 
 export function register(program: Command): void {
@@ -40,6 +49,7 @@ export function register(program: Command): void {
   )
     .option('--out <dir>', 'output folder: placement.json (and policy/, checkpoint/ when fine-tuned)', 'runs/place')
     .option('--policy <dir>', 'a policy folder written by "placer train" (DIR/policy) or "placer pretrain" (default: profiles/policies/generalist, shipped)')
+    .option('--samples <n>', `zero-shot: placements sampled from the policy (seeded by --seed) beside its mode, each provisioned, the best kept; 0: the mode alone`, sampleCount, DEFAULT_SAMPLES)
     .option('--fine-tune <n>', 'continue training the policy on this problem for n updates (from its zero-shot placement)', positiveInteger('--fine-tune'))
     .action(async (options: PlaceCommandOptions) => {
       const log = (line: string) => process.stderr.write(`placer: ${line}\n`);
@@ -60,7 +70,7 @@ export function register(program: Command): void {
         }
         return;
       }
-      const zero = zeroShot(policy, loaded.problem, loaded.settings, options.seed);
+      const zero = zeroShot(policy, loaded.problem, loaded.settings, { seed: options.seed, samples: options.samples });
       policy.dispose();
       const json = await certifiedPlacementJson(loaded.problem, loaded.settings, zero.placement, {
         seed: options.seed,
@@ -76,7 +86,7 @@ export function register(program: Command): void {
       lock?.release();
       const what = loaded.settings.objective === 'cost' ? `${json.costPerStep} $/step` : `${json.stepMs} ms/step`;
       process.stdout.write(
-        `${options.out}/placement.json: ${json.feasible ? `${what}, ${json.pricePerHour} $/h, ${json.stages.length} stages` : 'infeasible'} (policy zero-shot: ${zero.decoding.split(' (')[0].split(',')[0]}; ${zero.seconds.toFixed(3)} s)\n`,
+        `${options.out}/placement.json: ${json.feasible ? `${what}, ${json.pricePerHour} $/h, ${json.stages.length} stages` : 'infeasible'} (policy zero-shot, ${zero.winner === 0 ? 'its mode' : `sample ${zero.winner} of ${options.samples}`}; ${zero.seconds.toFixed(3)} s)\n`,
       );
     });
 }
