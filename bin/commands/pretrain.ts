@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { prepareOutputFolder, writeFileAtomic, writeJsonAtomic } from '../../env/atomic-write.js';
 import { lockFolder } from '../../env/folder-lock.js';
 import { readJsonObject } from '../../env/json-file.js';
@@ -57,7 +57,11 @@ export function register(program: Command): void {
     .option('--backend <name>', 'tfjs backend: auto, cpu, wasm, tensorflow, tensorflow-gpu', 'auto')
     .option('--max-layers <n>', `largest generated chain (default ${DEFAULT_PRETRAIN_CONFIG.draw.maxLayers})`, positiveInteger('--max-layers'))
     .option('--label-cap <n>', `exact-solver labels the teacher may spend per problem (default ${DEFAULT_PRETRAIN_CONFIG.teacher.labelCap})`, positiveInteger('--label-cap'))
-    .option('--held-out <n>', `generated held-out problems measured during training (default ${DEFAULT_PRETRAIN_CONFIG.heldOutGenerated})`, (v) => Number(v))
+    .option('--held-out <n>', `generated held-out problems measured during training (default ${DEFAULT_PRETRAIN_CONFIG.heldOutGenerated})`, (v) => {
+      const n = /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+      if (!Number.isSafeInteger(n) || n > 1000) throw new InvalidArgumentError(`--held-out must be a whole number from 0 to 1000, got "${v}"`);
+      return n;
+    })
     .option('--eval-every <n>', `lessons between held-out measurements (default ${DEFAULT_PRETRAIN_CONFIG.evalEvery})`, positiveInteger('--eval-every'))
     .option('--steps-per-lesson <n>', `Adam steps after each lesson (default ${DEFAULT_PRETRAIN_CONFIG.stepsPerLesson})`, positiveInteger('--steps-per-lesson'))
     .option('--learning-rate <x>', `Adam learning rate (default ${DEFAULT_PRETRAIN_CONFIG.learningRate})`, positiveNumber('--learning-rate'))
@@ -85,7 +89,7 @@ export async function pretrainCommand(options: PretrainOptions): Promise<void> {
         ...(options.stepsPerLesson ? { stepsPerLesson: options.stepsPerLesson } : {}),
         ...(options.learningRate ? { learningRate: options.learningRate } : {}),
         ...(options.evalEvery ? { evalEvery: options.evalEvery } : {}),
-        ...(options.heldOut !== undefined ? { heldOutGenerated: Math.max(0, Math.floor(options.heldOut)) } : {}),
+        ...(options.heldOut !== undefined ? { heldOutGenerated: options.heldOut } : {}),
         draw: { ...base.draw, ...(options.maxLayers ? { maxLayers: options.maxLayers } : {}) },
         teacher: { ...base.teacher, ...(options.labelCap ? { labelCap: options.labelCap } : {}) },
       };
