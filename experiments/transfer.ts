@@ -30,7 +30,7 @@ import { DEFAULT_REINFORCE_CONFIG, ReinforceTrainer } from '../agent/reinforce.j
 import { drawProblem, HELD_OUT_ARCHITECTURES, HELD_OUT_BUNDLED } from '../agent/pretrain/distribution.js';
 import { bundledAtDefaults } from '../agent/pretrain/held-out.js';
 import { teach } from '../agent/pretrain/teacher.js';
-import { DEFAULT_SAMPLES, zeroShot } from '../agent/pretrain/zero-shot.js';
+import { DEFAULT_SAMPLES, offerZeroShot, zeroShot } from '../agent/pretrain/zero-shot.js';
 import { PolicyNetwork } from '../agent/policy.js';
 import { writeSvg } from './plot.js';
 
@@ -147,7 +147,7 @@ async function main(): Promise<void> {
       for (const arm of ['fine-tuned', 'from scratch'] as const) {
         const pretrained = arm === 'fine-tuned' ? (await loadPolicy(args.policy)).policy : undefined;
         const trainer = new ReinforceTrainer(c.problem, c.settings, DEFAULT_REINFORCE_CONFIG, { seed, maxEvaluations: args.evaluations, policy: pretrained });
-        if (pretrained) trainer.zeroShot();
+        if (pretrained) offerZeroShot(trainer, { seed });
         const result = await trainer.run();
         trainer.dispose();
         pretrained?.dispose();

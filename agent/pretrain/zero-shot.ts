@@ -17,6 +17,7 @@ import { disposeInputs, type PolicyNetwork } from '../policy.js';
 import { climb } from '../provision.js';
 import { beats, readPlacement } from '../tracker.js';
 import { StageDistribution, actionLimits, rowPlacement } from '../rl/actions.js';
+import type { ReinforceTrainer } from '../reinforce.js';
 
 /** Placements sampled beside the mode by default (16 scored in all). */
 export const DEFAULT_SAMPLES = 15;
@@ -28,6 +29,8 @@ export interface ZeroShotOptions {
   samples: number;
   /** false (an ablation): the decoded stages as they are, one unit each, scored without provisioning. */
   provision: boolean;
+  /** Simulator evaluations at most (provisioning's climbs are cut to fit; samples beyond it are not drawn). */
+  maxEvaluations: number;
 }
 
 export interface ZeroShot {
@@ -48,7 +51,7 @@ export interface ZeroShot {
 }
 
 export function zeroShot(policy: PolicyNetwork, problem: Problem, settings: Settings, options: Partial<ZeroShotOptions> = {}): ZeroShot {
-  const { seed = 1, samples = DEFAULT_SAMPLES, provision = true } = options;
+  const { seed = 1, samples = DEFAULT_SAMPLES, provision = true, maxEvaluations = Infinity } = options;
   const started = performance.now();
   const inputs = policy.inputs(chainFeatures(problem, settings));
   let params;
@@ -63,7 +66,7 @@ export function zeroShot(policy: PolicyNetwork, problem: Problem, settings: Sett
   let best: Omit<ZeroShot, 'evaluations' | 'seconds' | 'decoding'> | null = null;
   const consider = (stages: Placement, index: number) => {
     sim.loadPlacement(stages);
-    evaluations += provision ? climb(sim, Infinity, undefined, true) : (sim.score(), 1);
+    evaluations += provision ? climb(sim, Math.max(1, maxEvaluations - evaluations), undefined, true) : (sim.score(), 1);
     if (best === null || beats(sim.feasible, sim.violation, sim.objectiveValue, best.feasible, best.violation, best.objective)) {
       best = { placement: readPlacement(sim), feasible: sim.feasible, violation: sim.violation, objective: sim.objectiveValue, stages: stages.length, winner: index };
     }
@@ -71,7 +74,7 @@ export function zeroShot(policy: PolicyNetwork, problem: Problem, settings: Sett
   consider(rowPlacement(distribution.mode(), 0), 0);
   if (samples > 0) {
     const drawn = distribution.sample(samples, seedrandom.alea(`zero-shot:${seed}`));
-    for (let b = 0; b < drawn.size; b++) consider(rowPlacement(drawn, b), b + 1);
+    for (let b = 0; b < drawn.size && evaluations < maxEvaluations; b++) consider(rowPlacement(drawn, b), b + 1);
   }
   const won: Omit<ZeroShot, 'evaluations' | 'seconds' | 'decoding'> = best!;
   const how = provision ? 'each provisioned (replicas, splits, cut and boundary moves)' : 'not provisioned (one unit per stage)';
@@ -79,4 +82,21 @@ export function zeroShot(policy: PolicyNetwork, problem: Problem, settings: Sett
     ? `the policy's mode and ${samples} placements sampled from it (seed ${seed}), ${how}, best kept: ${won.winner === 0 ? 'the mode' : `sample ${won.winner}`}; no exact solver, no heuristic start`
     : `the policy's mode, ${how}; no exact solver, no heuristic start`;
   return { ...won, evaluations, seconds: (performance.now() - started) / 1000, decoding };
+}
+
+/**
+ * `place --fine-tune`: the zero-shot placement (within the trainer's
+ * evaluation cap, one evaluation kept to load it) offered to the trainer's
+ * tracker and counted, so that fine-tuning starts from it and never ends worse.
+ */
+export function offerZeroShot(trainer: ReinforceTrainer, options: Partial<ZeroShotOptions> = {}): ZeroShot {
+  const { tracker, sim } = trainer;
+  const cap = Math.max(1, tracker.maxEvaluations - tracker.evaluations - 1);
+  const z = zeroShot(trainer.policy, trainer.problem, trainer.settings, { ...options, maxEvaluations: cap });
+  tracker.count(z.evaluations);
+  sim.loadPlacement(z.placement);
+  sim.score();
+  tracker.count(1);
+  tracker.offer(sim);
+  return z;
 }

@@ -18,7 +18,7 @@ import { lockFolder } from '../../env/folder-lock.js';
 import { selectBackend } from '../../agent/backend.js';
 import { certifiedPlacementJson } from '../../agent/export.js';
 import { loadPolicy } from '../../agent/policy-io.js';
-import { DEFAULT_SAMPLES, zeroShot } from '../../agent/pretrain/zero-shot.js';
+import { DEFAULT_SAMPLES, offerZeroShot, zeroShot } from '../../agent/pretrain/zero-shot.js';
 import { addProblemOptions, loadProblemFromOptions, positiveInteger } from '../common.js';
 import { addTrainingOptions, provenance, trainCommand, type TrainCommandOptions } from './train.js';
 
@@ -64,7 +64,10 @@ export function register(program: Command): void {
       log(`policy ${label}: ${policy.config.encoder} encoder, ${policy.parameterCount} weights`);
       if (options.fineTune !== undefined) {
         try {
-          await trainCommand({ ...options, iterations: options.fineTune }, { policy, problem: loaded, label, zeroShotFirst: true });
+          await trainCommand(
+            { ...options, iterations: options.fineTune },
+            { policy, problem: loaded, label, beforeRun: (trainer) => offerZeroShot(trainer, { seed: options.seed, samples: options.samples }) },
+          );
         } finally {
           policy.dispose();
         }

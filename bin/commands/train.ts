@@ -127,7 +127,7 @@ function recordedProblem(record: CheckpointRecord, options: ProblemOptions): Loa
 /** Runs a training (fresh, resumed or from a given policy) and writes everything; shared with `place --fine-tune`. */
 export async function trainCommand(
   options: TrainCommandOptions,
-  start?: { policy: PolicyNetwork; problem?: LoadedProblem; label?: string; zeroShotFirst?: boolean },
+  start?: { policy: PolicyNetwork; problem?: LoadedProblem; label?: string; beforeRun?: (trainer: ReinforceTrainer) => void },
 ): Promise<SearchResult> {
   const started = performance.now();
   const log = (line: string) => process.stderr.write(`placer: ${line}\n`);
@@ -207,7 +207,7 @@ export async function trainCommand(
   });
   if (resumed && optimizerSlots) await restoreOptimizer(trainer, resumed.record.optimizerIterations, optimizerSlots);
   // place --fine-tune: the policy's own zero-shot placement is scored (and counted) first, so fine-tuning starts from it.
-  if (start?.zeroShotFirst && !resumed) trainer.zeroShot();
+  if (start?.beforeRun && !resumed) start.beforeRun(trainer);
 
   /** The checkpoint set first, then history.csv: the file never runs ahead of a checkpoint. */
   async function checkpoint(t: ReinforceTrainer): Promise<void> {
