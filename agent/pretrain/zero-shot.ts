@@ -19,8 +19,10 @@ import { beats, readPlacement } from '../tracker.js';
 import { StageDistribution, actionLimits, rowPlacement } from '../rl/actions.js';
 import type { ReinforceTrainer } from '../reinforce.js';
 
-/** Placements sampled beside the mode by default (16 scored in all). */
-export const DEFAULT_SAMPLES = 15;
+/** Placements sampled beside the mode by default (64 scored in all)... */
+export const DEFAULT_SAMPLES = 63;
+/** ...within this many simulator evaluations (provisioning's), so that a long chain stays well under a second: deterministic, unlike a clock. */
+export const DEFAULT_ZERO_SHOT_EVALUATIONS = 100_000;
 
 export interface ZeroShotOptions {
   /** Seeds the samples. */
@@ -51,7 +53,7 @@ export interface ZeroShot {
 }
 
 export function zeroShot(policy: PolicyNetwork, problem: Problem, settings: Settings, options: Partial<ZeroShotOptions> = {}): ZeroShot {
-  const { seed = 1, samples = DEFAULT_SAMPLES, provision = true, maxEvaluations = Infinity } = options;
+  const { seed = 1, samples = DEFAULT_SAMPLES, provision = true, maxEvaluations = DEFAULT_ZERO_SHOT_EVALUATIONS } = options;
   const started = performance.now();
   const inputs = policy.inputs(chainFeatures(problem, settings));
   let params;
@@ -64,7 +66,9 @@ export function zeroShot(policy: PolicyNetwork, problem: Problem, settings: Sett
   const sim = new Simulator(problem, settings);
   let evaluations = 0;
   let best: Omit<ZeroShot, 'evaluations' | 'seconds' | 'decoding'> | null = null;
+  let scored = 0;
   const consider = (stages: Placement, index: number) => {
+    scored++;
     sim.loadPlacement(stages);
     evaluations += provision ? climb(sim, Math.max(1, maxEvaluations - evaluations), undefined, true) : (sim.score(), 1);
     if (best === null || beats(sim.feasible, sim.violation, sim.objectiveValue, best.feasible, best.violation, best.objective)) {
@@ -79,7 +83,7 @@ export function zeroShot(policy: PolicyNetwork, problem: Problem, settings: Sett
   const won: Omit<ZeroShot, 'evaluations' | 'seconds' | 'decoding'> = best!;
   const how = provision ? 'each provisioned (replicas, splits, cut and boundary moves)' : 'not provisioned (one unit per stage)';
   const decoding = samples > 0
-    ? `the policy's mode and ${samples} placements sampled from it (seed ${seed}), ${how}, best kept: ${won.winner === 0 ? 'the mode' : `sample ${won.winner}`}; no exact solver, no heuristic start`
+    ? `the policy's mode and ${scored - 1} of ${samples} placements sampled from it (seed ${seed}; at most ${maxEvaluations} evaluations), ${how}, best kept: ${won.winner === 0 ? 'the mode' : `sample ${won.winner}`}; no exact solver, no heuristic start`
     : `the policy's mode, ${how}; no exact solver, no heuristic start`;
   return { ...won, evaluations, seconds: (performance.now() - started) / 1000, decoding };
 }
@@ -91,7 +95,7 @@ export function zeroShot(policy: PolicyNetwork, problem: Problem, settings: Sett
  */
 export function offerZeroShot(trainer: ReinforceTrainer, options: Partial<ZeroShotOptions> = {}): ZeroShot {
   const { tracker, sim } = trainer;
-  const cap = Math.max(1, tracker.maxEvaluations - tracker.evaluations - 1);
+  const cap = Math.max(1, Math.min(options.maxEvaluations ?? DEFAULT_ZERO_SHOT_EVALUATIONS, tracker.maxEvaluations - tracker.evaluations - 1));
   const z = zeroShot(trainer.policy, trainer.problem, trainer.settings, { ...options, maxEvaluations: cap });
   tracker.count(z.evaluations);
   sim.loadPlacement(z.placement);

@@ -89,7 +89,7 @@ export function register(program: Command): void {
       lock?.release();
       const what = loaded.settings.objective === 'cost' ? `${json.costPerStep} $/step` : `${json.stepMs} ms/step`;
       process.stdout.write(
-        `${options.out}/placement.json: ${json.feasible ? `${what}, ${json.pricePerHour} $/h, ${json.stages.length} stages` : 'infeasible'} (policy zero-shot, ${zero.winner === 0 ? 'its mode' : `sample ${zero.winner} of ${options.samples}`}; ${zero.seconds.toFixed(3)} s)\n`,
+        `${options.out}/placement.json: ${json.feasible ? `${what}, ${json.pricePerHour} $/h, ${json.stages.length} stages` : 'infeasible'} (policy zero-shot, ${zero.winner === 0 ? "its mode" : `sample ${zero.winner} of ${options.samples}`}; ${zero.seconds.toFixed(3)} s)\n`,
       );
     });
 }
