@@ -20,7 +20,7 @@ import { PACKAGE_ROOT } from '../env/bundled.js';
 import { writeFileAtomic, writeJsonAtomic } from '../env/atomic-write.js';
 import type { Settings } from '../env/problem.js';
 import { syntheticProblem } from '../profiles/synthetic.js';
-import { BUDGET_DP_MIN_LAYERS, exactSearcher } from '../agent/exact.js';
+import { exactSearcher } from '../agent/exact.js';
 import { loadBound } from '../agent/load-bound.js';
 import { budgetRange } from './runs.js';
 
@@ -110,7 +110,7 @@ function pct(x: number | null): string {
 }
 
 const lines = [
-  `Gaps in the scaling sweep: for each cell, \`exact\` with a ${limitS} s limit (one core; a 2-core machine shared with other jobs, so seconds are wall clock and vary) gives a placement and a proven lower bound on the optimum (the larger of its own and the load bound; its own includes, from ${BUDGET_DP_MIN_LAYERS} layers on, the budget DP bound of agent/bounds/budget-dp.ts, whose placement is also its starting incumbent there); every method's step time from experiments/results/scaling.json (columns "sweep …", exact there with its own limit) is set against it: gap = (step − bound) / step, the most that answer can be above the optimum. 0 = proven optimal. "best known" is the best step any method found (exact's included).`,
+  `Gaps in the scaling sweep: for each cell, \`exact\` with a ${limitS} s limit (one core; a 2-core machine shared with other jobs, so seconds are wall clock and vary) gives a placement and a proven lower bound on the optimum (the larger of its own and the load bound; its own includes the budget DP bound of agent/bounds/budget-dp.ts, whose tables also bound every label of its search and whose placement is its starting incumbent); every method's step time from experiments/results/scaling.json (columns "sweep …", exact there with its own limit) is set against it: gap = (step − bound) / step, the most that answer can be above the optimum. 0 = proven optimal. "best known" is the best step any method found (exact's included).`,
   '',
   `| layers | types | exact step ms | proven | exact s | lower bound | exact gap | best known gap | ${methods.map((m) => `sweep ${m}`).join(' | ')} |`,
   `| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ${methods.map(() => '---:').join(' | ')} |`,

@@ -33,6 +33,8 @@ export interface BudgetDpOptions {
   upperBound?: number;
   /** Money buckets (default 100; 0 when the budget is unlimited). */
   buckets?: number;
+  /** budgetDpSchedule: the bucket counts of its runs (default SCHEDULE_BUCKETS). */
+  runs?: number[];
   /** Keep X and Y apart (default false: AR folded into X, one cap; the split converges slowly). */
   separateAllReduce?: boolean;
   /** Caps (multiples of the bound's) at which placements are read back; [] for none. */
@@ -41,6 +43,27 @@ export interface BudgetDpOptions {
   tolerance?: number;
   /** A cap near where the bound was set before (a coarser run's): the first caps are put around it. */
   capHint?: number;
+  /**
+   * Keep the programs' tables (at most this many numbers in all) as completion bounds for a
+   * search over partial placements (CompletionTables); default 0: none kept.
+   */
+  keepTables?: number;
+}
+
+/**
+ * The tables of one run, kept for the exact searcher: tables[j][(i × (K + 1) + prev + 1) × (G + 1) + g]
+ * is the least Σ (f + b + links) of layers i.. (after a stage of type prev, -1 for none) over
+ * placements whose stages each keep (M − 1)(f + b) + AR ≤ caps[j] (a link 2(M − 1)τ ≤ caps[j])
+ * and spend at most g buckets (money rounded down). caps ascend and end at Infinity, so a
+ * completion whose largest stage term lies in (caps[j − 1], caps[j]] sums at least tables[j].
+ */
+export interface CompletionTables {
+  caps: number[];
+  tables: Float64Array[];
+  /** Buckets (0: no budget, one cell). */
+  buckets: number;
+  /** Dollars per hour of one bucket (Infinity without a budget). */
+  bucket: number;
 }
 
 export interface BudgetDpBound {
@@ -54,6 +77,8 @@ export interface BudgetDpBound {
   placementStep: number;
   /** The cap of the box that set the bound (a hint for a finer run). */
   cap?: number;
+  /** The run's tables when asked for (keepTables) and it had one with no cap at least. */
+  tables?: CompletionTables;
 }
 
 /** Bucket counts of the runs of budgetDpSchedule, coarse to fine. */
@@ -66,7 +91,7 @@ export const SCHEDULE_BUCKETS = [100, 400, 1600];
  */
 export function* budgetDpScheduleSteps(problem: Problem, settings: Settings, options: BudgetDpOptions = {}): Steps<BudgetDpBound> {
   let best: BudgetDpBound = { bound: 0, programs: 0, placement: null, placementStep: Infinity };
-  const runs = Number.isFinite(settings.budget) ? options.buckets !== undefined ? [options.buckets] : SCHEDULE_BUCKETS : [1];
+  const runs = Number.isFinite(settings.budget) ? options.buckets !== undefined ? [options.buckets] : options.runs ?? SCHEDULE_BUCKETS : [1];
   let hint = options.capHint;
   let programs = 0;
   for (const [index, buckets] of runs.entries()) {
@@ -75,7 +100,7 @@ export function* budgetDpScheduleSteps(problem: Problem, settings: Settings, opt
       ...options, buckets, capHint: hint, tolerance: index + 1 < runs.length ? 1e-3 : options.tolerance, upperBound: Math.min(options.upperBound ?? Infinity, best.placementStep),
     });
     programs += run.programs;
-    if (run.bound > best.bound) best = { ...best, bound: run.bound, cap: run.cap };
+    if (run.bound > best.bound) best = { ...best, bound: run.bound, cap: run.cap, tables: run.tables ?? best.tables };
     if (run.placementStep < best.placementStep) best = { ...best, placement: run.placement, placementStep: run.placementStep };
     if (run.cap !== undefined && run.cap < Infinity) hint = run.cap;
     if (best.bound === Infinity || best.bound >= best.placementStep * (1 - 1e-9)) break; // nothing left to close
@@ -145,6 +170,8 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
   const chosenType = new Int32Array((L + 1) * stride * G1);
   const chosenN = new Float64Array((L + 1) * K * G1);
   const chosenEnd = new Int32Array((L + 1) * K * G1);
+  const kept: { cap: number; table: Float64Array }[] = [];
+  let keepLeft = options.keepTables ?? 0;
 
   /** S(x, y) over the whole chain (null: out of time). dist[(i, prev, g)]: least sum of layers i.. with g buckets left. */
   function* leastSum(capX: number, capY: number): Steps<number | null> {
@@ -223,6 +250,10 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
           }
         }
       }
+    }
+    if (!roundUp && keepLeft >= dist.length && !separate) {
+      kept.push({ cap: capX, table: dist.slice() });
+      keepLeft -= dist.length;
     }
     return dist[G]; // (0, root, all buckets)
   }
@@ -353,7 +384,12 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
     roundUp = false;
   }
   // The DP's sums are in another order than the simulator's: keep a hair below.
-  return { bound: bound === Infinity ? Infinity : Math.max(0, bound * (1 - 1e-9)), programs, placement, placementStep, cap: least?.x1 };
+  const result: BudgetDpBound = { bound: bound === Infinity ? Infinity : Math.max(0, bound * (1 - 1e-9)), programs, placement, placementStep, cap: least?.x1 };
+  kept.sort((a, b) => a.cap - b.cap);
+  if (kept.length > 0 && kept[kept.length - 1].cap === Infinity) {
+    result.tables = { caps: kept.map((k) => k.cap), tables: kept.map((k) => k.table), buckets: G, bucket };
+  }
+  return result;
 }
 
 function nextOnLadder(n: number, free: number): number {
