@@ -323,24 +323,33 @@ function* exactSteps(problem: Problem, settings: Settings, options: ExactOptions
    */
   function completionStep(label: Label, next: number): number {
     if (completion === null) return 0;
-    const { caps, tables, buckets: G, bucket } = completion;
+    const { caps, tables, prices, buckets: G, bucket } = completion;
     const money = budget - label.price;
     const g = G === 0 ? 0 : Math.min(G, Math.floor((money / bucket) * (1 + 1e-9)));
     if (!(g >= 0)) return Infinity;
     const cell = (next * (K + 1) + label.lastType + 1) * (G + 1) + g;
     const own = (M - 1) * (label.maxForward + label.maxBackward) + label.maxAllReduce;
-    const least = tables[tables.length - 1][cell]; // no cap: no completion sums less
+    // The least sum any completion within the money left can have (with a price: minus what it gets back).
+    const sumAt = (j: number) => {
+      let most = -Infinity;
+      for (let t = 0; t < tables[j].length; t++) {
+        const value = prices[j][t] > 0 ? tables[j][t][cell] - prices[j][t] * money : tables[j][t][cell];
+        if (value > most) most = value;
+      }
+      return most;
+    };
+    const least = sumAt(caps.length - 1); // no cap: no completion sums less
     let best = Infinity;
     let floor = 0;
     for (let j = 0; j < caps.length; j++) {
       const atLeast = floor > own ? floor : own;
       if (atLeast + least >= best) break;
-      const value = tables[j][cell] + atLeast;
+      const value = sumAt(j) + atLeast;
       if (value < best) best = value;
       floor = caps[j];
     }
     // The DP sums in another order than the simulator: keep a hair below.
-    return (label.sumMs + best) * (1 - 1e-9);
+    return (label.sumMs + Math.max(0, best)) * (1 - 1e-9);
   }
 
   const GRID = 24;
