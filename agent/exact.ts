@@ -825,24 +825,16 @@ function* exactSearchSteps(problem: Problem, settings: Settings, options: Search
   if (exact.placement && exact.value < best.value) best = { placement: exact.placement, value: exact.value };
   // Bounds from a pass hold up to the hair reFind adds above the value it was given.
   let lowerBound = exact.lowerBound === undefined ? undefined : Math.min(exact.lowerBound, best.value);
-  if (!exact.complete && useDp && dp?.tables && (left() ?? 0) > 0 && !signal?.aborted) {
+  if (!exact.complete && useDp && (left() ?? 0) > 0 && !signal?.aborted) {
+    // The pass was cut (long chains): the rest of the time to the DP with the stage term and the
+    // all-reduce capped apart (tighter, more programs), for the bound and for placements.
     const fine = yield* budgetDpScheduleSteps(problem, settings, {
-      buckets: undefined, runs: DP_FINE_BUCKETS, capHint: dp.cap, keepTables: DP_KEEP_TABLES,
-      upperBound: best.value, deadlineAt: at(DP_FINE_SHARE), signal,
+      runs: DP_FINE_BUCKETS, separateAllReduce: true, upperBound: best.value, deadlineAt: at(1), signal,
     });
     dpBound = Math.max(dpBound, fine.bound);
-    if (fine.placement && fine.placementStep < best.value) best = { placement: fine.placement, value: fine.placementStep };
-    if (fine.tables) dp = fine;
-    if (best.placement) trace.push({ evaluations: labels, seconds: elapsed(), bestObjective: best.value });
-    if (dpBound < best.value * (1 - 1e-9)) {
-      const again = yield* exactSteps(problem, settings, {
-        upperBound: reFind(best.value), timeLimitS: left(), maxLabels: maxLabels - labels, onProgress: options.onProgress, signal,
-        completion: dp.tables,
-      });
-      labels += again.labels;
-      if (again.placement && again.value < best.value) best = { placement: again.placement, value: again.value };
-      if (again.lowerBound !== undefined) lowerBound = Math.max(lowerBound ?? 0, Math.min(again.lowerBound, best.value));
-      if (again.complete) exact = again;
+    if (fine.placement && fine.placementStep < best.value) {
+      best = { placement: fine.placement, value: fine.placementStep };
+      trace.push({ evaluations: labels, seconds: elapsed(), bestObjective: best.value });
     }
   }
   const chosen = best.placement;
@@ -874,14 +866,13 @@ export const exactSearcher: Searcher = createExactSearcher();
 /**
  * The exact searcher's use of the budget DP (objective time, any chain): a coarse run first (money
  * in DP_FIRST_BUCKETS buckets, at most DP_FIRST_SHARE of the time limit), whose tables bound the
- * labels; when the exact pass is still open at EXACT_FIRST_SHARE of the limit, finer runs until
- * DP_FINE_SHARE and a second pass with their tables for the rest.
+ * labels; when the exact pass is still open at EXACT_FIRST_SHARE of the limit (long chains), the
+ * rest of the time goes to runs with the all-reduce capped apart, money in DP_FINE_BUCKETS buckets.
  */
 const DP_FIRST_BUCKETS = 100;
 const DP_FIRST_SHARE = 0.3;
-const EXACT_FIRST_SHARE = 0.5;
-const DP_FINE_BUCKETS = [400, 1600];
-const DP_FINE_SHARE = 0.85;
+const EXACT_FIRST_SHARE = 0.4;
+const DP_FINE_BUCKETS = [100, 400];
 /** Numbers of the DP tables kept for the searches (8 bytes each: 160 MB). */
 const DP_KEEP_TABLES = 2e7;
 

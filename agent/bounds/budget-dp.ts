@@ -186,7 +186,7 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
   // stage that breaks a cap or memory breaks it with one more layer in front). The least of
   // "time of the layers up to e + dist after e" over that window is kept per money left in a
   // monotone queue: O(1) per (layer, type, count, money) instead of O(stage length).
-  const dense = !separate && (options.windows ?? true);
+  const dense = options.windows ?? true;
   const pairsMost = dense ? types.reduce((sum, t) => sum + (t.count >= 1 ? 1 + countLeft(1, t.count) : 0), 0) : 0;
   const windows = dense && pairsMost * G1 * (L + 1) <= MAX_WINDOW_CELLS ? {
     // Prefix sums per type (f + b), and of params and activations.
@@ -223,7 +223,7 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
    * stage time is taken a hair low and every cap and memory test admits a hair more (a bound
    * must never be above the true one).
    */
-  function slideStages(i: number, x: number, price: number): void {
+  function slideStages(i: number, x: number, y: number, price: number): void {
     const w = windows!;
     const { work, params, activations, runEnd, queue, front, back, last } = w;
     const C = L + 1;
@@ -259,7 +259,7 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
           if (memory > room + slackBytes) continue;
           const fb = Math.max(0, work[base + e + 1] - work[base + i] - slackWork) / widest;
           const allReduce = allReduceMs(n, Math.max(0, params[e + 1] - params[i] - params[L] * (L + 8) * 4e-16), type.bandwidthBytesPerS);
-          if (W * fb + allReduce <= x) break;
+          if (separate ? W * fb <= x && allReduce <= y : W * fb + allReduce <= x) break;
         }
         last[pair] = e;
         const paid = price * n * type.pricePerHour;
@@ -330,7 +330,7 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
         nextYield = performance.now() + YIELD_EVERY_MS;
       }
       stageBest.fill(Infinity);
-      if (windows) slideStages(i, x, price);
+      if (windows) slideStages(i, x, y, price);
       else {
         for (let k = 0; k < K; k++) {
           if (!allowed(i, k)) continue;
