@@ -820,6 +820,8 @@ function* exactSearchSteps(problem: Problem, settings: Settings, options: Search
     onProgress: options.onProgress,
     signal,
     completion: dp?.tables,
+    // The DP's tables bound the labels better than the relaxation's, at no further cost.
+    relaxation: dp?.tables ? false : undefined,
   });
   labels += exact.labels;
   if (exact.placement && exact.value < best.value) best = { placement: exact.placement, value: exact.value };
