@@ -16,7 +16,10 @@
  * numbers are the simulator's, bit for bit.
  *
  * A first pass with a narrow beam finds a good incumbent quickly; the exact
- * pass then prunes against it.
+ * pass then prunes against it. For the time objective the budget DP
+ * (agent/bounds/budget-dp.ts) runs first instead: its placement is the
+ * incumbent and its tables bound every label's completion with the money it
+ * has left (completionStep), which is what proves chains of hundreds of layers.
  */
 import { Simulator } from '../env/simulate.js';
 import { allReduceMs, layerMemoryBytes, linkMs } from '../env/stage-cost.js';

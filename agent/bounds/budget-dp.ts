@@ -128,7 +128,7 @@ export const DEFAULT_BUCKETS = 200;
 const DENSE = 256;
 const LADDER = 1.25;
 /** Numbers in the sliding windows' queues at most (4 bytes each); beyond, stages are enumerated one by one. */
-const MAX_WINDOW_CELLS = 1.5e8;
+const MAX_WINDOW_CELLS = 5e7;
 /** Dynamic programs of one run at most (each split of a box costs one). */
 const MAX_PROGRAMS = 400;
 /** Float slack on the caps, memory and money: the relaxation admits a hair more, never less. */
