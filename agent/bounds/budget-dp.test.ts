@@ -73,7 +73,7 @@ test('budget DP: on every bundled problem (objective time), the bound is at most
   assert.ok(checked >= 5, `checked ${checked}`);
 });
 
-test('budget DP: stages by sliding windows give the bound and placements of stages enumerated one by one (synthetic chains, zero times, ties)', () => {
+test('budget DP: stages by sliding windows give the bound and placements of stages enumerated one by one (synthetic chains, zero times, ties, all-reduce folded or apart)', () => {
   const cases: Array<[Problem, Settings]> = [];
   for (let seed = 1; seed <= 60; seed++) {
     const problem = hardSmallProblem(seed, 'windows');
@@ -85,9 +85,9 @@ test('budget DP: stages by sliding windows give the bound and placements of stag
     cases.push([problem, { microBatches: 8, objective: 'time', budget: total / 3, deadline: Infinity }]);
   }
   for (const [index, [problem, settings]] of cases.entries()) {
-    for (const buckets of [3, 100]) {
-      const slid = budgetDpBound(problem, settings, { buckets, windows: true });
-      const listed = budgetDpBound(problem, settings, { buckets, windows: false });
+    for (const [buckets, separateAllReduce] of [[3, false], [100, false], [100, true]] as const) {
+      const slid = budgetDpBound(problem, settings, { buckets, separateAllReduce, windows: true });
+      const listed = budgetDpBound(problem, settings, { buckets, separateAllReduce, windows: false });
       if (listed.bound === Infinity) assert.equal(slid.bound, Infinity, `case ${index}`);
       else assert.ok(Math.abs(slid.bound - listed.bound) <= 1e-9 * listed.bound + 1e-12, `case ${index}, ${buckets} buckets: ${slid.bound} vs ${listed.bound}`);
       assert.ok(Math.abs(slid.placementStep - listed.placementStep) <= 1e-9 * listed.placementStep || slid.placementStep === listed.placementStep, `case ${index}: placements ${slid.placementStep} vs ${listed.placementStep}`);
