@@ -15,6 +15,7 @@
  */
 import type { Placement, Problem, Settings } from './problem.js';
 import { allReduceMs, layerMemoryBytes, linkMs } from './stage-cost.js';
+import { AssignmentKernel, type KernelTables } from './kernel/assignment-kernel.js';
 
 const MS_PER_HOUR = 3_600_000;
 
@@ -207,11 +208,69 @@ export class Simulator {
    * The simulator's other fields describe the last row afterwards.
    */
   scoreBatch(assignments: Int32Array, count: number, objectives: Float64Array, violations: Float64Array): void {
+    if (count < 2 || this.layerOrderOnly) {
+      this.scoreBatchInJs(assignments, count, objectives, violations);
+      return;
+    }
+    const L = this.layerCount;
+    const kernel = (this.kernel ??= new AssignmentKernel(this.kernelTables()));
+    const W = kernel.windowRows;
+    let lastInJs = false;
+    // Window by window: copy the rows in, score them there, copy the results out.
+    for (let start = 0; start < count; start += W) {
+      const n = Math.min(W, count - start);
+      kernel.rows.set(assignments.subarray(start * L, (start + n) * L));
+      kernel.scoreWindow(n);
+      objectives.set(kernel.objectives.subarray(0, n), start);
+      violations.set(kernel.violations.subarray(0, n), start);
+      const { recompute } = kernel;
+      for (let i = 0; i < n; i++) {
+        if (recompute[i] === 0) continue;
+        // Too close to call from prefix sums: scoreRow recomputes it in layer order.
+        objectives[start + i] = this.scoreRow(assignments, (start + i) * L);
+        violations[start + i] = this.violation;
+        lastInJs = start + i === count - 1;
+      }
+    }
+    // The stage arrays and results describe the last row, as the one-call-per-row path leaves them.
+    if (!lastInJs) this.scoreRow(assignments, (count - 1) * L);
+  }
+
+  /** scoreBatch without the WebAssembly kernel: scoreAssignment row by row (the reference the kernel is tested and benchmarked against). */
+  scoreBatchInJs(assignments: Int32Array, count: number, objectives: Float64Array, violations: Float64Array): void {
     const L = this.layerCount;
     for (let i = 0; i < count; i++) {
       objectives[i] = this.scoreRow(assignments, i * L);
       violations[i] = this.violation;
     }
+  }
+
+  /** The WebAssembly kernel of scoreBatch, made on its first use (most simulators never batch). */
+  private kernel: AssignmentKernel | null = null;
+
+  private kernelTables(): KernelTables {
+    return {
+      layerCount: this.layerCount,
+      typeCount: this.typeCount,
+      prefixForward: this.prefixForward,
+      prefixBackward: this.prefixBackward,
+      prefixUnrunnable: this.prefixUnrunnable,
+      prefixMemory: this.prefixMemory,
+      linkActivation: this.linkActivation,
+      minBandwidth: this.minBandwidth,
+      price: this.price,
+      memoryLow: this.memoryLow,
+      memoryHigh: this.memoryHigh,
+      memory: this.memory,
+      count: this.count,
+      microBatches: this.microBatches,
+      maxTermsError: this.maxTermsError,
+      prefixRounding: PREFIX_ROUNDING,
+      fastTolerance: FAST_TOLERANCE,
+      costObjective: this.costObjective,
+      budget: this.budget,
+      deadline: this.deadline,
+    };
   }
 
   /** Scores a placement in layer order, the model's own arithmetic (what reports and placement.json use). */

@@ -5,7 +5,10 @@
  *  - layer order: the model's sums layer by layer (the simulator before prefix sums,
  *    still the path of reports and placement.json);
  *  - prefix sums: `scoreAssignment`, one assignment per call;
- *  - batch: `scoreBatch`, every assignment of a batch in one call;
+ *  - batch in JS: `scoreBatchInJs`, scoreAssignment's loop row by row over a batch in one call
+ *    (the batch path before the WebAssembly kernel);
+ *  - batch: `scoreBatch`, every assignment of a batch in one call, scored by the WebAssembly kernel
+ *    (env/kernel/assignment-kernel.wat), copies in and out and the last row's re-score in JS included;
  *  - local move: `scoreMove`, the neighbour of a current assignment with one layer's type
  *    changed (what local search scores), MOVES neighbours per `setCurrent`, whose O(layers)
  *    cost is included.
@@ -76,6 +79,15 @@ for (let i = 0; i < 256; i++) {
   }
 }
 if (!(worst <= 1e-9)) throw new Error(`prefix sums differ from layer order by ${worst} relative`);
+// The WebAssembly batch must give scoreAssignment's numbers bit for bit (objective and violation).
+sim.scoreBatch(batch, ASSIGNMENTS, objectives, violations);
+let kernelMismatches = 0;
+rows.forEach((row, i) => {
+  const objective = sim.scoreAssignment(row);
+  if (!Object.is(objective, objectives[i]) || !Object.is(sim.violation, violations[i])) kernelMismatches++;
+});
+if (kernelMismatches > 0) throw new Error(`scoreBatch differs from scoreAssignment on ${kernelMismatches} of ${ASSIGNMENTS} assignments`);
+const feasibleRows = violations.reduce((n, v) => n + (v === 0 ? 1 : 0), 0);
 
 const variants: Record<string, () => number> = {
   'layer order': () => {
@@ -90,6 +102,10 @@ const variants: Record<string, () => number> = {
     let checksum = 0;
     for (const row of rows) checksum += sim.scoreAssignment(row);
     return checksum;
+  },
+  'batch in JS': () => {
+    sim.scoreBatchInJs(batch, ASSIGNMENTS, objectives, violations);
+    return objectives[ASSIGNMENTS - 1];
   },
   batch: () => {
     sim.scoreBatch(batch, ASSIGNMENTS, objectives, violations);
@@ -131,15 +147,18 @@ console.log(`simulator: ${PROBLEM} (${L} layers, ${K} types), assignment form, o
 for (const [name, s] of Object.entries(summary)) {
   console.log(`  ${name.padEnd(12)} ${fmt(s.median).padStart(11)} evaluations per CPU s (min ${fmt(s.min)}, max ${fmt(s.max)}), ${(1e6 / s.median).toFixed(3)} µs each`);
 }
-const speedup = summary['prefix sums'].median / summary['layer order'].median;
-const batchSpeedup = summary.batch.median / summary['layer order'].median;
-const moveSpeedup = summary['local move'].median / summary['layer order'].median;
-console.log(`  prefix sums ÷ layer order: ${speedup.toFixed(2)}×; batch ÷ layer order: ${batchSpeedup.toFixed(2)}×; local move ÷ layer order: ${moveSpeedup.toFixed(2)}×; largest relative difference ${worst.toExponential(2)}`);
+const ratio = (a: string, b: string) => summary[a].median / summary[b].median;
+const speedup = ratio('prefix sums', 'layer order');
+const batchSpeedup = ratio('batch', 'layer order');
+const kernelSpeedup = ratio('batch', 'batch in JS');
+const moveSpeedup = ratio('local move', 'layer order');
+console.log(`  prefix sums ÷ layer order: ${speedup.toFixed(2)}×; batch ÷ layer order: ${batchSpeedup.toFixed(2)}×; batch ÷ batch in JS: ${kernelSpeedup.toFixed(2)}×; local move ÷ layer order: ${moveSpeedup.toFixed(2)}×`);
+console.log(`  largest relative difference from layer order ${worst.toExponential(2)}; batch equal to scoreAssignment bit for bit on all ${ASSIGNMENTS} assignments (${feasibleRows} feasible)`);
 console.log(`  recomputed in layer order: ${sim.recomputed} scores; cpu ${(cpu.user / 1e6).toFixed(1)} s user; load average ${loadavg()[0].toFixed(2)} (checksum ${checksum.toExponential(3)})`);
 const file = join(PACKAGE_ROOT, 'experiments', 'results', 'simulator-bench.json');
 writeJsonAtomic(file, {
   problem: PROBLEM, layers: L, types: K, roundCpuSeconds: ROUND_MS / 1000, rates: 'evaluations per CPU second', rounds: ROUNDS,
-  evaluationsPerSecond: summary, prefixOverLayerOrder: Number(speedup.toFixed(3)), batchOverLayerOrder: Number(batchSpeedup.toFixed(3)), localMoveOverLayerOrder: Number(moveSpeedup.toFixed(3)),
+  evaluationsPerSecond: summary, prefixOverLayerOrder: Number(speedup.toFixed(3)), batchOverLayerOrder: Number(batchSpeedup.toFixed(3)), batchOverBatchInJs: Number(kernelSpeedup.toFixed(3)), localMoveOverLayerOrder: Number(moveSpeedup.toFixed(3)),
   largestRelativeDifference: worst, cpuUserSeconds: Number((cpu.user / 1e6).toFixed(2)),
   loadAverage1m: Number(loadavg()[0].toFixed(2)),
 });
