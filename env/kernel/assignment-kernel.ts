@@ -85,7 +85,7 @@ export class AssignmentKernel {
     this.objectivesAt = place(8 * W);
     this.violationsAt = place(8 * W);
     this.flagsAt = place(4 * W);
-    this.rowsAt = place(4 * (W * L + 1)); // the kernel reads one type past the last row
+    this.rowsAt = place(4 * (W * L + 4)); // the kernel reads up to three types past the last row
     const memory = this.exports.memory;
     const pages = Math.ceil(at / PAGE_BYTES);
     if (pages > memory.buffer.byteLength / PAGE_BYTES) memory.grow(pages - memory.buffer.byteLength / PAGE_BYTES);

@@ -71,13 +71,13 @@
   ;; Row i: objective (f64) at objectives + 8i, violation (f64) at violations + 8i,
   ;; and recompute (i32) at flags + 4i: 1 when JavaScript must score the row in layer
   ;; order (its objective and violation here are then meaningless), else 0.
-  ;; Reads one i32 past the end of the last row (its value is not used).
-  (func (export "scoreRows") (param $rowCount i32) (param $rows i32) (param $objectives i32) (param $violations i32) (param $flags i32)
+    (func (export "scoreRows") (param $rowCount i32) (param $rows i32) (param $objectives i32) (param $violations i32) (param $flags i32)
     (local $i i32) (local $row i32) (local $L i32) (local $K i32) (local $stride i32)
     (local $pf i32) (local $pb i32) (local $pu i32) (local $pm i32) (local $la i32) (local $mb i32)
     (local $pr i32) (local $ml i32) (local $mh i32) (local $me i32) (local $us i32) (local $co i32)
     (local $first i32) (local $end i32) (local $k i32) (local $previous i32) (local $at i32) (local $t i32)
     (local $unrunnable i32) (local $nearLimit i32) (local $recompute i32)
+    (local $base i32) (local $top i32) (local $l i32) (local $ends i64) (local $last i64)
     (local $sumMs f64) (local $maxForward f64) (local $maxBackward f64) (local $maxLink f64)
     (local $totalPrice f64) (local $violation f64) (local $magnitude f64) (local $memoryAtFirst f64)
     (local $endForward f64) (local $endBackward f64) (local $forward f64) (local $backward f64)
@@ -121,65 +121,88 @@
         (local.set $unrunnable (i32.const 0))
         (local.set $nearLimit (i32.const 0))
         (local.set $first (i32.const 0))
-        (local.set $k (i32.load (local.get $row)))
-        (local.set $previous (local.get $k))
-        ;; One stage per iteration: layers first..end-1, all of type k.
-        (loop $eachStage
-          (local.set $end (local.get $first))
-          (loop $run
-            (local.set $end (i32.add (local.get $end) (i32.const 1)))
-            (br_if $run
-              (i32.and
-                (i32.lt_u (local.get $end) (local.get $L))
-                (i32.eq (i32.load (i32.add (local.get $row) (i32.shl (local.get $end) (i32.const 2)))) (local.get $k)))))
-          ;; at: byte offset of type k's prefix row
-          (local.set $at (i32.shl (i32.mul (local.get $k) (local.get $stride)) (i32.const 3)))
-          (local.set $endForward (f64.load (i32.add (i32.add (local.get $pf) (local.get $at)) (i32.shl (local.get $end) (i32.const 3)))))
-          (local.set $endBackward (f64.load (i32.add (i32.add (local.get $pb) (local.get $at)) (i32.shl (local.get $end) (i32.const 3)))))
-          (local.set $forward (f64.sub (local.get $endForward)
-            (f64.load (i32.add (i32.add (local.get $pf) (local.get $at)) (i32.shl (local.get $first) (i32.const 3))))))
-          (local.set $backward (f64.sub (local.get $endBackward)
-            (f64.load (i32.add (i32.add (local.get $pb) (local.get $at)) (i32.shl (local.get $first) (i32.const 3))))))
-          (local.set $magnitude (f64.add (local.get $magnitude) (f64.add (local.get $endForward) (local.get $endBackward))))
-          (if (local.get $pu)
+        (local.set $previous (i32.load (local.get $row)))
+        ;; Stage ends 64 layers at a time, as the bits of one i64 built without branches: bit j of
+        ;; `ends` is set when a run ends before layer base + j (the type changes there, or base + j = L).
+        ;; The stages are then taken lowest bit first, one per set bit: no branch depends on where
+        ;; the runs end but the loop's exit, once per word.
+        (local.set $base (i32.const 0))
+        (loop $eachWord
+          (local.set $ends (i64.const 0))
+          (local.set $top (select (i32.add (local.get $base) (i32.const 64)) (local.get $L)
+            (i32.lt_u (i32.add (local.get $base) (i32.const 64)) (local.get $L))))
+          (local.set $l (select (local.get $base) (i32.const 1) (local.get $base)))
+          ;; Four layers per step (SIMD): bit j of the mask is set when layer l + j's type differs from layer l + j - 1's.
+          ;; The last step may read past the row; bits past L are cleared below, bits past the word are shifted out.
+          (block $maskDone
+            (loop $mask
+              (br_if $maskDone (i32.ge_u (local.get $l) (local.get $top)))
+              (local.set $at (i32.add (local.get $row) (i32.shl (local.get $l) (i32.const 2))))
+              (local.set $ends (i64.or (local.get $ends)
+                (i64.shl
+                  (i64.extend_i32_u (i32x4.bitmask (i32x4.ne (v128.load (local.get $at)) (v128.load (i32.sub (local.get $at) (i32.const 4))))))
+                  (i64.extend_i32_u (i32.sub (local.get $l) (local.get $base))))))
+              (local.set $l (i32.add (local.get $l) (i32.const 4)))
+              (br $mask)))
+          (if (i32.lt_u (local.get $L) (i32.add (local.get $base) (i32.const 64)))
             (then
-              ;; i32 table: half the byte offset of the f64 ones
-              (local.set $t (i32.add (local.get $pu) (i32.shr_u (local.get $at) (i32.const 1))))
-              (local.set $unrunnable (i32.add (local.get $unrunnable)
-                (i32.sub
-                  (i32.load (i32.add (local.get $t) (i32.shl (local.get $end) (i32.const 2))))
-                  (i32.load (i32.add (local.get $t) (i32.shl (local.get $first) (i32.const 2)))))))))
-          ;; The link before the stage (0 before the first: its activation is 0).
-          (local.set $tau (f64.mul
-            (f64.div
-              (f64.load (i32.add (local.get $la) (i32.shl (local.get $first) (i32.const 3))))
-              (f64.load (i32.add (local.get $mb) (i32.shl (i32.add (i32.mul (local.get $previous) (local.get $K)) (local.get $k)) (i32.const 3)))))
-            (f64.const 1000)))
-          (local.set $sumMs (f64.add (local.get $sumMs) (f64.add (local.get $tau) (local.get $tau))))
-          (local.set $maxLink (select (local.get $tau) (local.get $maxLink) (f64.gt (local.get $tau) (local.get $maxLink))))
-          (local.set $sumMs (f64.add (local.get $sumMs) (f64.add (local.get $forward) (local.get $backward))))
-          (local.set $maxForward (select (local.get $forward) (local.get $maxForward) (f64.gt (local.get $forward) (local.get $maxForward))))
-          (local.set $maxBackward (select (local.get $backward) (local.get $maxBackward) (f64.gt (local.get $backward) (local.get $maxBackward))))
-          (local.set $t (i32.shl (local.get $k) (i32.const 3)))
-          (local.set $totalPrice (f64.add (local.get $totalPrice) (f64.load (i32.add (local.get $pr) (local.get $t)))))
-          (f64.store (i32.add (local.get $us) (local.get $t))
-            (f64.add (f64.load (i32.add (local.get $us) (local.get $t))) (f64.const 1)))
-          (local.set $memoryAtEnd (f64.load (i32.add (local.get $pm) (i32.shl (local.get $end) (i32.const 3)))))
-          (local.set $stageMemory (f64.sub (local.get $memoryAtEnd) (local.get $memoryAtFirst)))
-          (if (f64.gt (local.get $stageMemory) (f64.load (i32.add (local.get $ml) (local.get $t))))
-            (then
-              (if (f64.gt (local.get $stageMemory) (f64.load (i32.add (local.get $mh) (local.get $t))))
+              ;; The last word: no end past L, and the chain's end at L.
+              (local.set $last (i64.shl (i64.const 1) (i64.extend_i32_u (i32.sub (local.get $L) (local.get $base)))))
+              (local.set $ends (i64.or (i64.and (local.get $ends) (i64.sub (local.get $last) (i64.const 1))) (local.get $last)))))
+          (block $bitsDone
+            (loop $eachStage
+              (br_if $bitsDone (i64.eqz (local.get $ends)))
+              ;; Stage: layers first..end-1, all of type k.
+              (local.set $end (i32.add (local.get $base) (i32.wrap_i64 (i64.ctz (local.get $ends)))))
+              (local.set $ends (i64.and (local.get $ends) (i64.sub (local.get $ends) (i64.const 1))))
+              (local.set $k (i32.load (i32.add (local.get $row) (i32.shl (local.get $first) (i32.const 2)))))
+              ;; at: byte offset of type k's prefix row
+              (local.set $at (i32.shl (i32.mul (local.get $k) (local.get $stride)) (i32.const 3)))
+              (local.set $endForward (f64.load (i32.add (i32.add (local.get $pf) (local.get $at)) (i32.shl (local.get $end) (i32.const 3)))))
+              (local.set $endBackward (f64.load (i32.add (i32.add (local.get $pb) (local.get $at)) (i32.shl (local.get $end) (i32.const 3)))))
+              (local.set $forward (f64.sub (local.get $endForward)
+                (f64.load (i32.add (i32.add (local.get $pf) (local.get $at)) (i32.shl (local.get $first) (i32.const 3))))))
+              (local.set $backward (f64.sub (local.get $endBackward)
+                (f64.load (i32.add (i32.add (local.get $pb) (local.get $at)) (i32.shl (local.get $first) (i32.const 3))))))
+              (local.set $magnitude (f64.add (local.get $magnitude) (f64.add (local.get $endForward) (local.get $endBackward))))
+              (if (local.get $pu)
                 (then
-                  (local.set $violation (f64.add (local.get $violation)
-                    (f64.sub (f64.div (local.get $stageMemory) (f64.load (i32.add (local.get $me) (local.get $t)))) (f64.const 1)))))
-                (else (local.set $nearLimit (i32.const 1))))))
-          (local.set $previous (local.get $k))
-          (local.set $first (local.get $end))
-          (local.set $memoryAtFirst (local.get $memoryAtEnd))
-          (if (i32.lt_u (local.get $end) (local.get $L))
-            (then
-              (local.set $k (i32.load (i32.add (local.get $row) (i32.shl (local.get $end) (i32.const 2)))))
-              (br $eachStage))))
+                  ;; i32 table: half the byte offset of the f64 ones
+                  (local.set $t (i32.add (local.get $pu) (i32.shr_u (local.get $at) (i32.const 1))))
+                  (local.set $unrunnable (i32.add (local.get $unrunnable)
+                    (i32.sub
+                      (i32.load (i32.add (local.get $t) (i32.shl (local.get $end) (i32.const 2))))
+                      (i32.load (i32.add (local.get $t) (i32.shl (local.get $first) (i32.const 2)))))))))
+              ;; The link before the stage (0 before the first: its activation is 0).
+              (local.set $tau (f64.mul
+                (f64.div
+                  (f64.load (i32.add (local.get $la) (i32.shl (local.get $first) (i32.const 3))))
+                  (f64.load (i32.add (local.get $mb) (i32.shl (i32.add (i32.mul (local.get $previous) (local.get $K)) (local.get $k)) (i32.const 3)))))
+                (f64.const 1000)))
+              (local.set $sumMs (f64.add (local.get $sumMs) (f64.add (local.get $tau) (local.get $tau))))
+              (local.set $maxLink (select (local.get $tau) (local.get $maxLink) (f64.gt (local.get $tau) (local.get $maxLink))))
+              (local.set $sumMs (f64.add (local.get $sumMs) (f64.add (local.get $forward) (local.get $backward))))
+              (local.set $maxForward (select (local.get $forward) (local.get $maxForward) (f64.gt (local.get $forward) (local.get $maxForward))))
+              (local.set $maxBackward (select (local.get $backward) (local.get $maxBackward) (f64.gt (local.get $backward) (local.get $maxBackward))))
+              (local.set $t (i32.shl (local.get $k) (i32.const 3)))
+              (local.set $totalPrice (f64.add (local.get $totalPrice) (f64.load (i32.add (local.get $pr) (local.get $t)))))
+              (f64.store (i32.add (local.get $us) (local.get $t))
+                (f64.add (f64.load (i32.add (local.get $us) (local.get $t))) (f64.const 1)))
+              (local.set $memoryAtEnd (f64.load (i32.add (local.get $pm) (i32.shl (local.get $end) (i32.const 3)))))
+              (local.set $stageMemory (f64.sub (local.get $memoryAtEnd) (local.get $memoryAtFirst)))
+              (if (f64.gt (local.get $stageMemory) (f64.load (i32.add (local.get $ml) (local.get $t))))
+                (then
+                  (if (f64.gt (local.get $stageMemory) (f64.load (i32.add (local.get $mh) (local.get $t))))
+                    (then
+                      (local.set $violation (f64.add (local.get $violation)
+                        (f64.sub (f64.div (local.get $stageMemory) (f64.load (i32.add (local.get $me) (local.get $t)))) (f64.const 1)))))
+                    (else (local.set $nearLimit (i32.const 1))))))
+              (local.set $previous (local.get $k))
+              (local.set $first (local.get $end))
+              (local.set $memoryAtFirst (local.get $memoryAtEnd))
+              (br $eachStage)))
+          (local.set $base (i32.add (local.get $base) (i32.const 64)))
+          (br_if $eachWord (i32.le_u (local.get $base) (local.get $L))))
         ;; A link counts in both directions: the largest link joins both maxima once.
         (local.set $maxForward (select (local.get $maxLink) (local.get $maxForward) (f64.gt (local.get $maxLink) (local.get $maxForward))))
         (local.set $maxBackward (select (local.get $maxLink) (local.get $maxBackward) (f64.gt (local.get $maxLink) (local.get $maxBackward))))

@@ -18,7 +18,7 @@ export const KERNEL_BINARY_MODULE = join(PACKAGE_ROOT, 'env', 'kernel', 'assignm
 /** The binary wabt makes of the kernel's source (no debug names: the output depends on the source only). */
 export async function assembleKernel(source = readFileSync(KERNEL_SOURCE, 'utf8')): Promise<Uint8Array> {
   const wabt = await wabtInit();
-  const module = wabt.parseWat('assignment-kernel.wat', source);
+  const module = wabt.parseWat('assignment-kernel.wat', source, { simd: true });
   try {
     module.validate();
     return module.toBinary({ log: false, write_debug_names: false }).buffer;
