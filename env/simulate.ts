@@ -208,12 +208,13 @@ export class Simulator {
    * The simulator's other fields describe the last row afterwards.
    */
   scoreBatch(assignments: Int32Array, count: number, objectives: Float64Array, violations: Float64Array): void {
-    if (count < 2 || this.layerOrderOnly) {
+    if (count >= 2 && !this.layerOrderOnly && this.kernel === undefined) this.kernel = AssignmentKernel.create(this.kernelTables());
+    const kernel = this.kernel;
+    if (count < 2 || this.layerOrderOnly || !kernel) {
       this.scoreBatchInJs(assignments, count, objectives, violations);
       return;
     }
     const L = this.layerCount;
-    const kernel = (this.kernel ??= new AssignmentKernel(this.kernelTables()));
     const W = kernel.windowRows;
     let lastInJs = false;
     // Window by window: copy the rows in, score them there, copy the results out.
@@ -245,8 +246,8 @@ export class Simulator {
     }
   }
 
-  /** The WebAssembly kernel of scoreBatch, made on its first use (most simulators never batch). */
-  private kernel: AssignmentKernel | null = null;
+  /** The WebAssembly kernel of scoreBatch, made on its first use (most simulators never batch); null when it does not take the problem. */
+  private kernel: AssignmentKernel | null | undefined = undefined;
 
   private kernelTables(): KernelTables {
     return {

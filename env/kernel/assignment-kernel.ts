@@ -40,6 +40,8 @@ interface KernelExports {
 /** Bytes of rows copied in per call at most (a window that stays in cache). */
 const WINDOW_BYTES = 256 * 1024;
 const PAGE_BYTES = 65536;
+/** Largest table of links (layers × types × types) the kernel keeps; larger problems are scored in JavaScript. */
+const MAX_LINK_TABLE_BYTES = 64 * 1024 * 1024;
 
 let compiled: WebAssembly.Module | null = null;
 
@@ -63,24 +65,50 @@ export class AssignmentKernel {
   private readonly violationsAt: number;
   private readonly flagsAt: number;
 
-  constructor(tables: KernelTables) {
+  /**
+   * The kernel for these tables, or null when it does not take them: the link table would be too large,
+   * or a link is NaN (the kernel's maxima assume none is; scoreBatch then stays in JavaScript).
+   * The caller has made sure the prefix sums are finite (Simulator.layerOrderOnly).
+   */
+  static create(tables: KernelTables): AssignmentKernel | null {
+    const { layerCount: L, typeCount: K } = tables;
+    if (8 * L * K * K > MAX_LINK_TABLE_BYTES) return null;
+    const links = linkTable(tables);
+    for (const tau of links) if (tau !== tau) return null;
+    return new AssignmentKernel(tables, links);
+  }
+
+  private constructor(tables: KernelTables, links: Float64Array) {
     const L = tables.layerCount;
     const K = tables.typeCount;
+    const stride = L + 1;
     this.windowRows = Math.max(16, Math.floor(WINDOW_BYTES / (4 * L)));
     const instance = new WebAssembly.Instance(kernelModule(), {});
     this.exports = instance.exports as unknown as KernelExports;
-    // Layout: f64 tables, then i32 ones, then the window; offset 0 stays unused (0 means "no table").
-    let at = 8;
+
+    // The tables as the kernel reads them (assignment-kernel.wat, its header comment).
+    const prefix = new Float64Array(K * stride * 4);
+    for (let k = 0; k < K; k++) {
+      for (let l = 0; l <= L; l++) {
+        const at = (k * stride + l) * 4;
+        prefix[at] = tables.prefixForward[k * stride + l];
+        prefix[at + 1] = tables.prefixBackward[k * stride + l];
+        prefix[at + 2] = tables.prefixUnrunnable === null ? 0 : tables.prefixUnrunnable[k * stride + l];
+      }
+    }
+    const types = new Float64Array(K * 8);
+    for (let k = 0; k < K; k++) {
+      types.set([tables.price[k], tables.memoryLow[k], tables.memoryHigh[k], tables.memory[k], tables.count[k]], k * 8);
+    }
+
+    // Layout: the tables, then the window.
+    let at = 64;
     const place = (bytes: number) => {
       const start = at;
-      at += Math.ceil(bytes / 8) * 8;
+      at += Math.ceil(bytes / 64) * 64;
       return start;
     };
-    const f64Tables: [Float64Array, number][] = [
-      tables.prefixForward, tables.prefixBackward, tables.prefixMemory, tables.linkActivation, tables.minBandwidth,
-      tables.price, tables.memoryLow, tables.memoryHigh, tables.memory, tables.count, new Float64Array(K),
-    ].map((table) => [table, place(table.byteLength)]);
-    const unrunnableAt = tables.prefixUnrunnable === null ? 0 : place(tables.prefixUnrunnable.byteLength);
+    const placed: [Float64Array, number][] = [prefix, types, tables.prefixMemory, links].map((table) => [table, place(table.byteLength)]);
     const W = this.windowRows;
     this.objectivesAt = place(8 * W);
     this.violationsAt = place(8 * W);
@@ -88,18 +116,17 @@ export class AssignmentKernel {
     this.rowsAt = place(4 * (W * L + 4)); // the kernel reads up to three types past the last row
     const memory = this.exports.memory;
     const pages = Math.ceil(at / PAGE_BYTES);
-    if (pages > memory.buffer.byteLength / PAGE_BYTES) memory.grow(pages - memory.buffer.byteLength / PAGE_BYTES);
+    const have = memory.buffer.byteLength / PAGE_BYTES;
+    if (pages > have) memory.grow(pages - have);
     const buffer = memory.buffer;
-    for (const [table, offset] of f64Tables) new Float64Array(buffer, offset, table.length).set(table);
-    if (tables.prefixUnrunnable !== null) new Int32Array(buffer, unrunnableAt, tables.prefixUnrunnable.length).set(tables.prefixUnrunnable);
+    for (const [table, offset] of placed) new Float64Array(buffer, offset, table.length).set(table);
     this.rows = new Int32Array(buffer, this.rowsAt, W * L);
     this.objectives = new Float64Array(buffer, this.objectivesAt, W);
     this.violations = new Float64Array(buffer, this.violationsAt, W);
     this.recompute = new Int32Array(buffer, this.flagsAt, W);
-    const offsets = f64Tables.map(([, offset]) => offset);
-    const [pf, pb, pm, la, mb, pr, ml, mh, me, co, used] = offsets;
+    const [prefixAt, typesAt, memoryAt, linksAt] = placed.map(([, offset]) => offset);
     this.exports.configure(
-      L, K, pf, pb, unrunnableAt, pm, la, mb, pr, ml, mh, me, co, used,
+      L, K, prefixAt, typesAt, memoryAt, linksAt,
       tables.microBatches - 1, tables.maxTermsError, tables.prefixRounding, tables.fastTolerance,
       tables.costObjective ? 1 : 0, tables.budget, tables.deadline,
     );
@@ -109,4 +136,17 @@ export class AssignmentKernel {
   scoreWindow(count: number): void {
     this.exports.scoreRows(count, this.rowsAt, this.objectivesAt, this.violationsAt, this.flagsAt);
   }
+}
+
+/**
+ * links[(first × K + previous) × K + k]: scoreRow's quotient for the link before layer `first`, the very
+ * operations it does per stage (so the same bits), done once here.
+ */
+function linkTable(tables: KernelTables): Float64Array {
+  const { layerCount: L, typeCount: K } = tables;
+  const links = new Float64Array(L * K * K);
+  for (let first = 0; first < L; first++) {
+    for (let cell = 0; cell < K * K; cell++) links[first * K * K + cell] = (tables.linkActivation[first] / tables.minBandwidth[cell]) * 1000;
+  }
+  return links;
 }

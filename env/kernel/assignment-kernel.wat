@@ -10,7 +10,13 @@
 ;; recomputes them.
 ;;
 ;; Tables and rows live in this module's memory; env/kernel/assignment-kernel.ts
-;; lays them out and passes their byte offsets to `configure`.
+;; lays them out and passes their byte offsets to `configure`. The tables are
+;; records, so that one address serves several loads (fewer live registers):
+;;   prefix[k][l] (32 bytes, k-major, L + 1 per type): Σ forward, Σ backward and the
+;;     number of unrunnable layers (as a double, exact) of layers 0..l-1 on type k;
+;;   types[k] (64 bytes): price, memoryLow, memoryHigh, memory, count, units used;
+;;   prefixMemory[l]: Σ memory of layers 0..l-1 on one replica;
+;;   links[(l × K + previous) × K + k]: the link before layer l between two types (ms).
 ;; Regenerate the committed binary (env/kernel/assignment-kernel.wasm.ts) with
 ;; `npm run build:kernel`; a test checks that it matches this source.
 (module
@@ -18,19 +24,10 @@
 
   (global $L (mut i32) (i32.const 0))
   (global $K (mut i32) (i32.const 0))
-  ;; Byte offsets of the tables (see Simulator's fields of the same names).
-  (global $prefixForward (mut i32) (i32.const 0))
-  (global $prefixBackward (mut i32) (i32.const 0))
-  (global $prefixUnrunnable (mut i32) (i32.const 0)) ;; 0: no unrunnable pair in the problem
+  (global $prefix (mut i32) (i32.const 0))
+  (global $types (mut i32) (i32.const 0))
   (global $prefixMemory (mut i32) (i32.const 0))
-  (global $linkActivation (mut i32) (i32.const 0))
-  (global $minBandwidth (mut i32) (i32.const 0))
-  (global $price (mut i32) (i32.const 0))
-  (global $memoryLow (mut i32) (i32.const 0))
-  (global $memoryHigh (mut i32) (i32.const 0))
-  (global $memory (mut i32) (i32.const 0))
-  (global $count (mut i32) (i32.const 0))
-  (global $used (mut i32) (i32.const 0))
+  (global $links (mut i32) (i32.const 0))
   (global $microBatchesLess1 (mut f64) (f64.const 0))
   (global $maxTermsError (mut f64) (f64.const 0))
   (global $prefixRounding (mut f64) (f64.const 0))
@@ -40,25 +37,14 @@
   (global $deadline (mut f64) (f64.const 0))
 
   (func (export "configure")
-    (param $layers i32) (param $types i32)
-    (param $pf i32) (param $pb i32) (param $pu i32) (param $pm i32) (param $la i32) (param $mb i32)
-    (param $pr i32) (param $ml i32) (param $mh i32) (param $me i32) (param $co i32) (param $us i32)
-    (param $m1 f64) (param $mte f64) (param $round f64) (param $tol f64)
-    (param $cost i32) (param $bud f64) (param $dead f64)
+    (param $layers i32) (param $typeCount i32) (param $prefixAt i32) (param $typesAt i32) (param $memoryAt i32) (param $linksAt i32)
+    (param $m1 f64) (param $mte f64) (param $round f64) (param $tol f64) (param $cost i32) (param $bud f64) (param $dead f64)
     (global.set $L (local.get $layers))
-    (global.set $K (local.get $types))
-    (global.set $prefixForward (local.get $pf))
-    (global.set $prefixBackward (local.get $pb))
-    (global.set $prefixUnrunnable (local.get $pu))
-    (global.set $prefixMemory (local.get $pm))
-    (global.set $linkActivation (local.get $la))
-    (global.set $minBandwidth (local.get $mb))
-    (global.set $price (local.get $pr))
-    (global.set $memoryLow (local.get $ml))
-    (global.set $memoryHigh (local.get $mh))
-    (global.set $memory (local.get $me))
-    (global.set $count (local.get $co))
-    (global.set $used (local.get $us))
+    (global.set $K (local.get $typeCount))
+    (global.set $prefix (local.get $prefixAt))
+    (global.set $types (local.get $typesAt))
+    (global.set $prefixMemory (local.get $memoryAt))
+    (global.set $links (local.get $linksAt))
     (global.set $microBatchesLess1 (local.get $m1))
     (global.set $maxTermsError (local.get $mte))
     (global.set $prefixRounding (local.get $round))
@@ -71,54 +57,47 @@
   ;; Row i: objective (f64) at objectives + 8i, violation (f64) at violations + 8i,
   ;; and recompute (i32) at flags + 4i: 1 when JavaScript must score the row in layer
   ;; order (its objective and violation here are then meaningless), else 0.
-    (func (export "scoreRows") (param $rowCount i32) (param $rows i32) (param $objectives i32) (param $violations i32) (param $flags i32)
+  ;; Reads up to three i32 past the end of the last row (their values are not used).
+  (func (export "scoreRows") (param $rowCount i32) (param $rows i32) (param $objectives i32) (param $violations i32) (param $flags i32)
     (local $i i32) (local $row i32) (local $L i32) (local $K i32) (local $stride i32)
-    (local $pf i32) (local $pb i32) (local $pu i32) (local $pm i32) (local $la i32) (local $mb i32)
-    (local $pr i32) (local $ml i32) (local $mh i32) (local $me i32) (local $us i32) (local $co i32)
-    (local $first i32) (local $end i32) (local $k i32) (local $previous i32) (local $at i32) (local $t i32)
-    (local $unrunnable i32) (local $nearLimit i32) (local $recompute i32)
+    (local $prefix i32) (local $types i32) (local $pm i32) (local $links i32)
+    (local $first i32) (local $end i32) (local $k i32) (local $previous i32) (local $t i32)
+    (local $atEnd i32) (local $atFirst i32) (local $type i32) (local $nearLimit i32) (local $recompute i32)
     (local $base i32) (local $top i32) (local $l i32) (local $ends i64) (local $last i64)
+    (local $bits i64) (local $maxForwardBits i64) (local $maxBackwardBits i64) (local $maxLinkBits i64)
     (local $sumMs f64) (local $maxForward f64) (local $maxBackward f64) (local $maxLink f64)
-    (local $totalPrice f64) (local $violation f64) (local $magnitude f64) (local $memoryAtFirst f64)
+    (local $totalPrice f64) (local $violation f64) (local $magnitude f64) (local $memoryAtFirst f64) (local $unrunnable f64)
     (local $endForward f64) (local $endBackward f64) (local $forward f64) (local $backward f64)
     (local $tau f64) (local $memoryAtEnd f64) (local $stageMemory f64) (local $stepMs f64)
     (local $allowance f64) (local $costPerStep f64) (local $available f64) (local $units f64) (local $objective f64)
     (local.set $L (global.get $L))
     (local.set $K (global.get $K))
     (local.set $stride (i32.add (local.get $L) (i32.const 1)))
-    (local.set $pf (global.get $prefixForward))
-    (local.set $pb (global.get $prefixBackward))
-    (local.set $pu (global.get $prefixUnrunnable))
+    (local.set $prefix (global.get $prefix))
+    (local.set $types (global.get $types))
     (local.set $pm (global.get $prefixMemory))
-    (local.set $la (global.get $linkActivation))
-    (local.set $mb (global.get $minBandwidth))
-    (local.set $pr (global.get $price))
-    (local.set $ml (global.get $memoryLow))
-    (local.set $mh (global.get $memoryHigh))
-    (local.set $me (global.get $memory))
-    (local.set $us (global.get $used))
-    (local.set $co (global.get $count))
+    (local.set $links (global.get $links))
     (local.set $row (local.get $rows))
     (block $rowsDone
       (loop $eachRow
         (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $rowCount)))
-        ;; used[k] = 0
+        ;; units used = 0
         (local.set $t (i32.const 0))
         (block $clearDone
           (loop $clear
             (br_if $clearDone (i32.ge_u (local.get $t) (local.get $K)))
-            (f64.store (i32.add (local.get $us) (i32.shl (local.get $t) (i32.const 3))) (f64.const 0))
+            (f64.store offset=40 (i32.add (local.get $types) (i32.shl (local.get $t) (i32.const 6))) (f64.const 0))
             (local.set $t (i32.add (local.get $t) (i32.const 1)))
             (br $clear)))
         (local.set $sumMs (f64.const 0))
-        (local.set $maxForward (f64.const 0))
-        (local.set $maxBackward (f64.const 0))
-        (local.set $maxLink (f64.const 0))
+        (local.set $maxForwardBits (i64.const 0))
+        (local.set $maxBackwardBits (i64.const 0))
+        (local.set $maxLinkBits (i64.const 0))
         (local.set $totalPrice (f64.const 0))
         (local.set $violation (f64.const 0))
         (local.set $magnitude (f64.const 0))
         (local.set $memoryAtFirst (f64.const 0))
-        (local.set $unrunnable (i32.const 0))
+        (local.set $unrunnable (f64.const 0))
         (local.set $nearLimit (i32.const 0))
         (local.set $first (i32.const 0))
         (local.set $previous (i32.load (local.get $row)))
@@ -132,15 +111,16 @@
           (local.set $top (select (i32.add (local.get $base) (i32.const 64)) (local.get $L)
             (i32.lt_u (i32.add (local.get $base) (i32.const 64)) (local.get $L))))
           (local.set $l (select (local.get $base) (i32.const 1) (local.get $base)))
-          ;; Four layers per step (SIMD): bit j of the mask is set when layer l + j's type differs from layer l + j - 1's.
-          ;; The last step may read past the row; bits past L are cleared below, bits past the word are shifted out.
+          ;; Four layers per step (SIMD): bit j of the step's mask is set when layer l + j's type
+          ;; differs from layer l + j - 1's. The last step may read past the row: bits past L are
+          ;; cleared below, bits past the word are shifted out (the next word has them).
           (block $maskDone
             (loop $mask
               (br_if $maskDone (i32.ge_u (local.get $l) (local.get $top)))
-              (local.set $at (i32.add (local.get $row) (i32.shl (local.get $l) (i32.const 2))))
+              (local.set $t (i32.add (local.get $row) (i32.shl (local.get $l) (i32.const 2))))
               (local.set $ends (i64.or (local.get $ends)
                 (i64.shl
-                  (i64.extend_i32_u (i32x4.bitmask (i32x4.ne (v128.load (local.get $at)) (v128.load (i32.sub (local.get $at) (i32.const 4))))))
+                  (i64.extend_i32_u (i32x4.bitmask (i32x4.ne (v128.load (local.get $t)) (v128.load (i32.sub (local.get $t) (i32.const 4))))))
                   (i64.extend_i32_u (i32.sub (local.get $l) (local.get $base))))))
               (local.set $l (i32.add (local.get $l) (i32.const 4)))
               (br $mask)))
@@ -152,50 +132,46 @@
           (block $bitsDone
             (loop $eachStage
               (br_if $bitsDone (i64.eqz (local.get $ends)))
-              ;; Stage: layers first..end-1, all of type k.
+              ;; Stage: layers first..end-1, all of type k, one unit.
               (local.set $end (i32.add (local.get $base) (i32.wrap_i64 (i64.ctz (local.get $ends)))))
               (local.set $ends (i64.and (local.get $ends) (i64.sub (local.get $ends) (i64.const 1))))
               (local.set $k (i32.load (i32.add (local.get $row) (i32.shl (local.get $first) (i32.const 2)))))
-              ;; at: byte offset of type k's prefix row
-              (local.set $at (i32.shl (i32.mul (local.get $k) (local.get $stride)) (i32.const 3)))
-              (local.set $endForward (f64.load (i32.add (i32.add (local.get $pf) (local.get $at)) (i32.shl (local.get $end) (i32.const 3)))))
-              (local.set $endBackward (f64.load (i32.add (i32.add (local.get $pb) (local.get $at)) (i32.shl (local.get $end) (i32.const 3)))))
-              (local.set $forward (f64.sub (local.get $endForward)
-                (f64.load (i32.add (i32.add (local.get $pf) (local.get $at)) (i32.shl (local.get $first) (i32.const 3))))))
-              (local.set $backward (f64.sub (local.get $endBackward)
-                (f64.load (i32.add (i32.add (local.get $pb) (local.get $at)) (i32.shl (local.get $first) (i32.const 3))))))
+              (local.set $t (i32.add (local.get $prefix) (i32.shl (i32.mul (local.get $k) (local.get $stride)) (i32.const 5))))
+              (local.set $atEnd (i32.add (local.get $t) (i32.shl (local.get $end) (i32.const 5))))
+              (local.set $atFirst (i32.add (local.get $t) (i32.shl (local.get $first) (i32.const 5))))
+              (local.set $endForward (f64.load (local.get $atEnd)))
+              (local.set $endBackward (f64.load offset=8 (local.get $atEnd)))
+              (local.set $forward (f64.sub (local.get $endForward) (f64.load (local.get $atFirst))))
+              (local.set $backward (f64.sub (local.get $endBackward) (f64.load offset=8 (local.get $atFirst))))
               (local.set $magnitude (f64.add (local.get $magnitude) (f64.add (local.get $endForward) (local.get $endBackward))))
-              (if (local.get $pu)
-                (then
-                  ;; i32 table: half the byte offset of the f64 ones
-                  (local.set $t (i32.add (local.get $pu) (i32.shr_u (local.get $at) (i32.const 1))))
-                  (local.set $unrunnable (i32.add (local.get $unrunnable)
-                    (i32.sub
-                      (i32.load (i32.add (local.get $t) (i32.shl (local.get $end) (i32.const 2))))
-                      (i32.load (i32.add (local.get $t) (i32.shl (local.get $first) (i32.const 2)))))))))
+              (local.set $unrunnable (f64.add (local.get $unrunnable)
+                (f64.sub (f64.load offset=16 (local.get $atEnd)) (f64.load offset=16 (local.get $atFirst)))))
               ;; The link before the stage (0 before the first: its activation is 0).
-              (local.set $tau (f64.mul
-                (f64.div
-                  (f64.load (i32.add (local.get $la) (i32.shl (local.get $first) (i32.const 3))))
-                  (f64.load (i32.add (local.get $mb) (i32.shl (i32.add (i32.mul (local.get $previous) (local.get $K)) (local.get $k)) (i32.const 3)))))
-                (f64.const 1000)))
+              (local.set $tau (f64.load (i32.add (local.get $links)
+                (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $first) (local.get $K)) (local.get $previous)) (local.get $K)) (local.get $k)) (i32.const 3)))))
               (local.set $sumMs (f64.add (local.get $sumMs) (f64.add (local.get $tau) (local.get $tau))))
-              (local.set $maxLink (select (local.get $tau) (local.get $maxLink) (f64.gt (local.get $tau) (local.get $maxLink))))
               (local.set $sumMs (f64.add (local.get $sumMs) (f64.add (local.get $forward) (local.get $backward))))
-              (local.set $maxForward (select (local.get $forward) (local.get $maxForward) (f64.gt (local.get $forward) (local.get $maxForward))))
-              (local.set $maxBackward (select (local.get $backward) (local.get $maxBackward) (f64.gt (local.get $backward) (local.get $maxBackward))))
-              (local.set $t (i32.shl (local.get $k) (i32.const 3)))
-              (local.set $totalPrice (f64.add (local.get $totalPrice) (f64.load (i32.add (local.get $pr) (local.get $t)))))
-              (f64.store (i32.add (local.get $us) (local.get $t))
-                (f64.add (f64.load (i32.add (local.get $us) (local.get $t))) (f64.const 1)))
+              ;; The maxima (`if (x > max) max = x` in scoreRow) on the bits as integers: the maxima
+              ;; start at +0 and stay >= +0, and no term is NaN (the kernel is only made then), so
+              ;; integer order is float order here (negative terms and -0 are negative integers, below
+              ;; every max), and the select becomes a conditional move instead of a branch.
+              (local.set $bits (i64.reinterpret_f64 (local.get $tau)))
+              (local.set $maxLinkBits (select (local.get $bits) (local.get $maxLinkBits) (i64.gt_s (local.get $bits) (local.get $maxLinkBits))))
+              (local.set $bits (i64.reinterpret_f64 (local.get $forward)))
+              (local.set $maxForwardBits (select (local.get $bits) (local.get $maxForwardBits) (i64.gt_s (local.get $bits) (local.get $maxForwardBits))))
+              (local.set $bits (i64.reinterpret_f64 (local.get $backward)))
+              (local.set $maxBackwardBits (select (local.get $bits) (local.get $maxBackwardBits) (i64.gt_s (local.get $bits) (local.get $maxBackwardBits))))
+              (local.set $type (i32.add (local.get $types) (i32.shl (local.get $k) (i32.const 6))))
+              (local.set $totalPrice (f64.add (local.get $totalPrice) (f64.load (local.get $type))))
+              (f64.store offset=40 (local.get $type) (f64.add (f64.load offset=40 (local.get $type)) (f64.const 1)))
               (local.set $memoryAtEnd (f64.load (i32.add (local.get $pm) (i32.shl (local.get $end) (i32.const 3)))))
               (local.set $stageMemory (f64.sub (local.get $memoryAtEnd) (local.get $memoryAtFirst)))
-              (if (f64.gt (local.get $stageMemory) (f64.load (i32.add (local.get $ml) (local.get $t))))
+              (if (f64.gt (local.get $stageMemory) (f64.load offset=8 (local.get $type)))
                 (then
-                  (if (f64.gt (local.get $stageMemory) (f64.load (i32.add (local.get $mh) (local.get $t))))
+                  (if (f64.gt (local.get $stageMemory) (f64.load offset=16 (local.get $type)))
                     (then
                       (local.set $violation (f64.add (local.get $violation)
-                        (f64.sub (f64.div (local.get $stageMemory) (f64.load (i32.add (local.get $me) (local.get $t)))) (f64.const 1)))))
+                        (f64.sub (f64.div (local.get $stageMemory) (f64.load offset=24 (local.get $type))) (f64.const 1)))))
                     (else (local.set $nearLimit (i32.const 1))))))
               (local.set $previous (local.get $k))
               (local.set $first (local.get $end))
@@ -203,6 +179,9 @@
               (br $eachStage)))
           (local.set $base (i32.add (local.get $base) (i32.const 64)))
           (br_if $eachWord (i32.le_u (local.get $base) (local.get $L))))
+        (local.set $maxForward (f64.reinterpret_i64 (local.get $maxForwardBits)))
+        (local.set $maxBackward (f64.reinterpret_i64 (local.get $maxBackwardBits)))
+        (local.set $maxLink (f64.reinterpret_i64 (local.get $maxLinkBits)))
         ;; A link counts in both directions: the largest link joins both maxima once.
         (local.set $maxForward (select (local.get $maxLink) (local.get $maxForward) (f64.gt (local.get $maxLink) (local.get $maxForward))))
         (local.set $maxBackward (select (local.get $maxLink) (local.get $maxBackward) (f64.gt (local.get $maxLink) (local.get $maxBackward))))
@@ -221,8 +200,9 @@
         (block $countsDone
           (loop $counts
             (br_if $countsDone (i32.ge_u (local.get $t) (local.get $K)))
-            (local.set $available (f64.load (i32.add (local.get $co) (i32.shl (local.get $t) (i32.const 3)))))
-            (local.set $units (f64.load (i32.add (local.get $us) (i32.shl (local.get $t) (i32.const 3)))))
+            (local.set $type (i32.add (local.get $types) (i32.shl (local.get $t) (i32.const 6))))
+            (local.set $available (f64.load offset=32 (local.get $type)))
+            (local.set $units (f64.load offset=40 (local.get $type)))
             (if (f64.gt (local.get $units) (local.get $available))
               (then
                 (local.set $violation (f64.add (local.get $violation)
@@ -230,9 +210,9 @@
             (local.set $t (i32.add (local.get $t) (i32.const 1)))
             (br $counts)))
         (local.set $costPerStep (f64.div (f64.mul (local.get $totalPrice) (local.get $stepMs)) (f64.const 3600000)))
-        (if (i32.gt_s (local.get $unrunnable) (i32.const 0))
+        (if (f64.gt (local.get $unrunnable) (f64.const 0))
           (then
-            (local.set $violation (f64.add (local.get $violation) (f64.mul (f64.const 10) (f64.convert_i32_s (local.get $unrunnable))))))
+            (local.set $violation (f64.add (local.get $violation) (f64.mul (f64.const 10) (local.get $unrunnable)))))
           (else
             (if (i32.eqz
                   (i32.and
@@ -251,7 +231,7 @@
                         (f64.sub (f64.div (local.get $totalPrice) (global.get $budget)) (f64.const 1))))))))))))
         (local.set $objective
           (select (local.get $costPerStep) (local.get $stepMs) (global.get $costObjective)))
-        (if (i32.gt_s (local.get $unrunnable) (i32.const 0)) (then (local.set $objective (f64.const nan))))
+        (if (f64.gt (local.get $unrunnable) (f64.const 0)) (then (local.set $objective (f64.const nan))))
         (f64.store (i32.add (local.get $objectives) (i32.shl (local.get $i) (i32.const 3))) (local.get $objective))
         (f64.store (i32.add (local.get $violations) (i32.shl (local.get $i) (i32.const 3))) (local.get $violation))
         (local.set $row (i32.add (local.get $row) (i32.shl (local.get $L) (i32.const 2))))
