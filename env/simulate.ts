@@ -11,7 +11,9 @@
  * the bound exceeds 1e-10 of the step, or when a constraint is that close to
  * binding, so fast and layer-order scores agree to 1e-10 relative and on
  * feasibility. `scorePlacement` and `evaluate` (the report and placement.json)
- * use the layer-order path itself.
+ * use the layer-order path itself. `scoreBatch` runs the assignment form's fast
+ * path for many assignments per call in a WebAssembly kernel (env/kernel/),
+ * with the same operations in the same order: bit for bit scoreAssignment's numbers.
  */
 import type { Placement, Problem, Settings } from './problem.js';
 import { allReduceMs, layerMemoryBytes, linkMs } from './stage-cost.js';
@@ -204,8 +206,11 @@ export class Simulator {
   /**
    * Scores `count` assignments stored row after row in `assignments` (count × layerCount types):
    * objectives[i] gets the objective of row i (NaN when a layer cannot run on its type) and
-   * violations[i] its violation (0 exactly when feasible). One call per batch, no allocation.
-   * The simulator's other fields describe the last row afterwards.
+   * violations[i] its violation (0 exactly when feasible): bit for bit what scoreAssignment gives row
+   * by row. The rows are scored by the WebAssembly kernel (env/kernel/assignment-kernel.wat) a window
+   * at a time; rows it cannot decide (too close to a limit or to rounding) are recomputed here in layer
+   * order, as scoreAssignment would. The simulator's other fields describe the last row afterwards
+   * (it is scored once more in JavaScript to fill the stage arrays).
    */
   scoreBatch(assignments: Int32Array, count: number, objectives: Float64Array, violations: Float64Array): void {
     if (count >= 2 && !this.layerOrderOnly && this.kernel === undefined) this.kernel = AssignmentKernel.create(this.kernelTables());
@@ -248,6 +253,15 @@ export class Simulator {
 
   /** The WebAssembly kernel of scoreBatch, made on its first use (most simulators never batch); null when it does not take the problem. */
   private kernel: AssignmentKernel | null | undefined = undefined;
+
+  /**
+   * Makes scoreBatch use this build of the kernel (the benchmark's ablations: a build of
+   * assignment-kernel.wat with a part left out). Returns false when the kernel does not take the problem.
+   */
+  useKernelModule(module: WebAssembly.Module): boolean {
+    this.kernel = this.layerOrderOnly ? null : AssignmentKernel.create(this.kernelTables(), module);
+    return this.kernel !== null;
+  }
 
   private kernelTables(): KernelTables {
     return {

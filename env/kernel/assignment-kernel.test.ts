@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { evaluate, Simulator } from '../simulate.js';
 import { placementFromAssignment, type Problem, type Settings } from '../problem.js';
 import { ASSIGNMENT_KERNEL_BASE64 } from './assignment-kernel.wasm.js';
-import { assembleKernel } from './build-kernel.js';
+import { ALL_PARTS, assembleKernel } from './build-kernel.js';
 
 test('the committed kernel binary is what wabt makes of assignment-kernel.wat (npm run build:kernel)', async () => {
   const binary = await assembleKernel();
@@ -167,4 +167,27 @@ test('a deadline met exactly is decided in layer order, as scoreAssignment decid
   const objective = one.scoreAssignment(row);
   assert.deepEqual([...objectives, ...violations], [objective, objective, one.violation, one.violation]);
   assert.equal(one.feasible, evaluate(problem, settings, placementFromAssignment(row)).feasible);
+});
+
+test('every build with a part left out (the benchmark\'s ablations) scores what the full kernel scores', async () => {
+  const builds = await Promise.all(
+    (['simd', 'integerMaxima'] as const).map(async (part) => new WebAssembly.Module(await assembleKernel({ ...ALL_PARTS, [part]: false }))),
+  );
+  fc.assert(
+    fc.property(batchArb, ({ problem, settings, rows, count }) => {
+      const full = new Simulator(problem, settings);
+      const want = { objectives: new Float64Array(count), violations: new Float64Array(count) };
+      full.scoreBatch(rows, count, want.objectives, want.violations);
+      for (const build of builds) {
+        const sim = new Simulator(problem, settings);
+        if (!sim.useKernelModule(build)) continue;
+        const got = { objectives: new Float64Array(count), violations: new Float64Array(count) };
+        sim.scoreBatch(rows, count, got.objectives, got.violations);
+        for (let i = 0; i < count; i++) {
+          assert.ok(Object.is(got.objectives[i], want.objectives[i]) && Object.is(got.violations[i], want.violations[i]), `row ${i}`);
+        }
+      }
+    }),
+    { numRuns: 60 },
+  );
 });

@@ -40,13 +40,11 @@ interface KernelExports {
 /** Bytes of rows copied in per call at most (a window that stays in cache). */
 const WINDOW_BYTES = 256 * 1024;
 const PAGE_BYTES = 65536;
-/** Largest table of links (layers × types × types) the kernel keeps; larger problems are scored in JavaScript. */
-const MAX_LINK_TABLE_BYTES = 64 * 1024 * 1024;
 
 let compiled: WebAssembly.Module | null = null;
 
-/** The compiled module, once per process. */
-function kernelModule(): WebAssembly.Module {
+/** The compiled module of the committed binary, once per process. */
+export function kernelModule(): WebAssembly.Module {
   compiled ??= new WebAssembly.Module(Buffer.from(ASSIGNMENT_KERNEL_BASE64, 'base64'));
   return compiled;
 }
@@ -66,24 +64,26 @@ export class AssignmentKernel {
   private readonly flagsAt: number;
 
   /**
-   * The kernel for these tables, or null when it does not take them: the link table would be too large,
-   * or a link is NaN (the kernel's maxima assume none is; scoreBatch then stays in JavaScript).
+   * The kernel for these tables, or null when it does not take them: a link is NaN (the kernel's
+   * maxima assume none is), or its memory cannot grow that far; scoreBatch then stays in JavaScript.
    * The caller has made sure the prefix sums are finite (Simulator.layerOrderOnly).
    */
-  static create(tables: KernelTables): AssignmentKernel | null {
-    const { layerCount: L, typeCount: K } = tables;
-    if (8 * L * K * K > MAX_LINK_TABLE_BYTES) return null;
-    const links = linkTable(tables);
-    for (const tau of links) if (tau !== tau) return null;
-    return new AssignmentKernel(tables, links);
+  static create(tables: KernelTables, module = kernelModule()): AssignmentKernel | null {
+    if (anyLinkNaN(tables)) return null;
+    try {
+      return new AssignmentKernel(tables, module);
+    } catch (error) {
+      if (error instanceof RangeError) return null; // WebAssembly.Memory.grow: out of memory
+      throw error;
+    }
   }
 
-  private constructor(tables: KernelTables, links: Float64Array) {
+  private constructor(tables: KernelTables, module: WebAssembly.Module) {
     const L = tables.layerCount;
     const K = tables.typeCount;
     const stride = L + 1;
     this.windowRows = Math.max(16, Math.floor(WINDOW_BYTES / (4 * L)));
-    const instance = new WebAssembly.Instance(kernelModule(), {});
+    const instance = new WebAssembly.Instance(module, {});
     this.exports = instance.exports as unknown as KernelExports;
 
     // The tables as the kernel reads them (assignment-kernel.wat, its header comment).
@@ -108,7 +108,7 @@ export class AssignmentKernel {
       at += Math.ceil(bytes / 64) * 64;
       return start;
     };
-    const placed: [Float64Array, number][] = [prefix, types, tables.prefixMemory, links].map((table) => [table, place(table.byteLength)]);
+    const placed: [Float64Array, number][] = [prefix, types, tables.prefixMemory, tables.linkActivation, tables.minBandwidth].map((table) => [table, place(table.byteLength)]);
     const W = this.windowRows;
     this.objectivesAt = place(8 * W);
     this.violationsAt = place(8 * W);
@@ -124,9 +124,9 @@ export class AssignmentKernel {
     this.objectives = new Float64Array(buffer, this.objectivesAt, W);
     this.violations = new Float64Array(buffer, this.violationsAt, W);
     this.recompute = new Int32Array(buffer, this.flagsAt, W);
-    const [prefixAt, typesAt, memoryAt, linksAt] = placed.map(([, offset]) => offset);
+    const [prefixAt, typesAt, memoryAt, linkActivationAt, minBandwidthAt] = placed.map(([, offset]) => offset);
     this.exports.configure(
-      L, K, prefixAt, typesAt, memoryAt, linksAt,
+      L, K, prefixAt, typesAt, memoryAt, linkActivationAt, minBandwidthAt,
       tables.microBatches - 1, tables.maxTermsError, tables.prefixRounding, tables.fastTolerance,
       tables.costObjective ? 1 : 0, tables.budget, tables.deadline,
     );
@@ -138,15 +138,14 @@ export class AssignmentKernel {
   }
 }
 
-/**
- * links[(first × K + previous) × K + k]: scoreRow's quotient for the link before layer `first`, the very
- * operations it does per stage (so the same bits), done once here.
- */
-function linkTable(tables: KernelTables): Float64Array {
+/** Whether some link before a layer, between two types, is NaN (scoreRow's very quotient). */
+function anyLinkNaN(tables: KernelTables): boolean {
   const { layerCount: L, typeCount: K } = tables;
-  const links = new Float64Array(L * K * K);
   for (let first = 0; first < L; first++) {
-    for (let cell = 0; cell < K * K; cell++) links[first * K * K + cell] = (tables.linkActivation[first] / tables.minBandwidth[cell]) * 1000;
+    for (let cell = 0; cell < K * K; cell++) {
+      const tau = (tables.linkActivation[first] / tables.minBandwidth[cell]) * 1000;
+      if (tau !== tau) return true;
+    }
   }
-  return links;
+  return false;
 }

@@ -16,9 +16,16 @@
 ;;     number of unrunnable layers (as a double, exact) of layers 0..l-1 on type k;
 ;;   types[k] (64 bytes): price, memoryLow, memoryHigh, memory, count, units used;
 ;;   prefixMemory[l]: Σ memory of layers 0..l-1 on one replica;
-;;   links[(l × K + previous) × K + k]: the link before layer l between two types (ms).
+;;   linkActivation[l], minBandwidth[previous × K + k]: the link before layer l (Simulator's tables).
 ;; Regenerate the committed binary (env/kernel/assignment-kernel.wasm.ts) with
 ;; `npm run build:kernel`; a test checks that it matches this source.
+;;
+;; Lines between `;;@if PART` and `;;@else` / `;;@end` are the kernel with that part,
+;; the lines after `;;@else` the kernel without it (build-kernel.ts keeps one or the
+;; other; the committed binary has every part, the benchmark times each one left out):
+;;   simd: stage ends four layers per SIMD compare (without: one layer per step);
+;;   integerMaxima: maxima as integer selects (without: float compares, which V8 compiles
+;;     to branches on the data).
 (module
   (memory (export "memory") 1)
 
@@ -27,7 +34,8 @@
   (global $prefix (mut i32) (i32.const 0))
   (global $types (mut i32) (i32.const 0))
   (global $prefixMemory (mut i32) (i32.const 0))
-  (global $links (mut i32) (i32.const 0))
+  (global $linkActivation (mut i32) (i32.const 0))
+  (global $minBandwidth (mut i32) (i32.const 0))
   (global $microBatchesLess1 (mut f64) (f64.const 0))
   (global $maxTermsError (mut f64) (f64.const 0))
   (global $prefixRounding (mut f64) (f64.const 0))
@@ -37,14 +45,15 @@
   (global $deadline (mut f64) (f64.const 0))
 
   (func (export "configure")
-    (param $layers i32) (param $typeCount i32) (param $prefixAt i32) (param $typesAt i32) (param $memoryAt i32) (param $linksAt i32)
+    (param $layers i32) (param $typeCount i32) (param $prefixAt i32) (param $typesAt i32) (param $memoryAt i32) (param $la i32) (param $mb i32)
     (param $m1 f64) (param $mte f64) (param $round f64) (param $tol f64) (param $cost i32) (param $bud f64) (param $dead f64)
     (global.set $L (local.get $layers))
     (global.set $K (local.get $typeCount))
     (global.set $prefix (local.get $prefixAt))
     (global.set $types (local.get $typesAt))
     (global.set $prefixMemory (local.get $memoryAt))
-    (global.set $links (local.get $linksAt))
+    (global.set $linkActivation (local.get $la))
+    (global.set $minBandwidth (local.get $mb))
     (global.set $microBatchesLess1 (local.get $m1))
     (global.set $maxTermsError (local.get $mte))
     (global.set $prefixRounding (local.get $round))
@@ -60,7 +69,7 @@
   ;; Reads up to three i32 past the end of the last row (their values are not used).
   (func (export "scoreRows") (param $rowCount i32) (param $rows i32) (param $objectives i32) (param $violations i32) (param $flags i32)
     (local $i i32) (local $row i32) (local $L i32) (local $K i32) (local $stride i32)
-    (local $prefix i32) (local $types i32) (local $pm i32) (local $links i32)
+    (local $prefix i32) (local $types i32) (local $pm i32) (local $la i32) (local $mb i32)
     (local $first i32) (local $end i32) (local $k i32) (local $previous i32) (local $t i32)
     (local $atEnd i32) (local $atFirst i32) (local $type i32) (local $nearLimit i32) (local $recompute i32)
     (local $base i32) (local $top i32) (local $l i32) (local $ends i64) (local $last i64)
@@ -76,7 +85,8 @@
     (local.set $prefix (global.get $prefix))
     (local.set $types (global.get $types))
     (local.set $pm (global.get $prefixMemory))
-    (local.set $links (global.get $links))
+    (local.set $la (global.get $linkActivation))
+    (local.set $mb (global.get $minBandwidth))
     (local.set $row (local.get $rows))
     (block $rowsDone
       (loop $eachRow
@@ -90,9 +100,15 @@
             (local.set $t (i32.add (local.get $t) (i32.const 1)))
             (br $clear)))
         (local.set $sumMs (f64.const 0))
+;;@if integerMaxima
         (local.set $maxForwardBits (i64.const 0))
         (local.set $maxBackwardBits (i64.const 0))
         (local.set $maxLinkBits (i64.const 0))
+;;@else
+        (local.set $maxForward (f64.const 0))
+        (local.set $maxBackward (f64.const 0))
+        (local.set $maxLink (f64.const 0))
+;;@end
         (local.set $totalPrice (f64.const 0))
         (local.set $violation (f64.const 0))
         (local.set $magnitude (f64.const 0))
@@ -111,6 +127,7 @@
           (local.set $top (select (i32.add (local.get $base) (i32.const 64)) (local.get $L)
             (i32.lt_u (i32.add (local.get $base) (i32.const 64)) (local.get $L))))
           (local.set $l (select (local.get $base) (i32.const 1) (local.get $base)))
+;;@if simd
           ;; Four layers per step (SIMD): bit j of the step's mask is set when layer l + j's type
           ;; differs from layer l + j - 1's. The last step may read past the row: bits past L are
           ;; cleared below, bits past the word are shifted out (the next word has them).
@@ -124,6 +141,19 @@
                   (i64.extend_i32_u (i32.sub (local.get $l) (local.get $base))))))
               (local.set $l (i32.add (local.get $l) (i32.const 4)))
               (br $mask)))
+;;@else
+          ;; One layer per step: bit l - base is set when layer l's type differs from layer l - 1's.
+          (block $maskDone
+            (loop $mask
+              (br_if $maskDone (i32.ge_u (local.get $l) (local.get $top)))
+              (local.set $t (i32.add (local.get $row) (i32.shl (local.get $l) (i32.const 2))))
+              (local.set $ends (i64.or (local.get $ends)
+                (i64.shl
+                  (i64.extend_i32_u (i32.ne (i32.load (local.get $t)) (i32.load (i32.sub (local.get $t) (i32.const 4)))))
+                  (i64.extend_i32_u (i32.sub (local.get $l) (local.get $base))))))
+              (local.set $l (i32.add (local.get $l) (i32.const 1)))
+              (br $mask)))
+;;@end
           (if (i32.lt_u (local.get $L) (i32.add (local.get $base) (i32.const 64)))
             (then
               ;; The last word: no end past L, and the chain's end at L.
@@ -147,10 +177,14 @@
               (local.set $unrunnable (f64.add (local.get $unrunnable)
                 (f64.sub (f64.load offset=16 (local.get $atEnd)) (f64.load offset=16 (local.get $atFirst)))))
               ;; The link before the stage (0 before the first: its activation is 0).
-              (local.set $tau (f64.load (i32.add (local.get $links)
-                (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $first) (local.get $K)) (local.get $previous)) (local.get $K)) (local.get $k)) (i32.const 3)))))
+              (local.set $tau (f64.mul
+                (f64.div
+                  (f64.load (i32.add (local.get $la) (i32.shl (local.get $first) (i32.const 3))))
+                  (f64.load (i32.add (local.get $mb) (i32.shl (i32.add (i32.mul (local.get $previous) (local.get $K)) (local.get $k)) (i32.const 3)))))
+                (f64.const 1000)))
               (local.set $sumMs (f64.add (local.get $sumMs) (f64.add (local.get $tau) (local.get $tau))))
               (local.set $sumMs (f64.add (local.get $sumMs) (f64.add (local.get $forward) (local.get $backward))))
+;;@if integerMaxima
               ;; The maxima (`if (x > max) max = x` in scoreRow) on the bits as integers: the maxima
               ;; start at +0 and stay >= +0, and no term is NaN (the kernel is only made then), so
               ;; integer order is float order here (negative terms and -0 are negative integers, below
@@ -161,6 +195,11 @@
               (local.set $maxForwardBits (select (local.get $bits) (local.get $maxForwardBits) (i64.gt_s (local.get $bits) (local.get $maxForwardBits))))
               (local.set $bits (i64.reinterpret_f64 (local.get $backward)))
               (local.set $maxBackwardBits (select (local.get $bits) (local.get $maxBackwardBits) (i64.gt_s (local.get $bits) (local.get $maxBackwardBits))))
+;;@else
+              (local.set $maxLink (select (local.get $tau) (local.get $maxLink) (f64.gt (local.get $tau) (local.get $maxLink))))
+              (local.set $maxForward (select (local.get $forward) (local.get $maxForward) (f64.gt (local.get $forward) (local.get $maxForward))))
+              (local.set $maxBackward (select (local.get $backward) (local.get $maxBackward) (f64.gt (local.get $backward) (local.get $maxBackward))))
+;;@end
               (local.set $type (i32.add (local.get $types) (i32.shl (local.get $k) (i32.const 6))))
               (local.set $totalPrice (f64.add (local.get $totalPrice) (f64.load (local.get $type))))
               (f64.store offset=40 (local.get $type) (f64.add (f64.load offset=40 (local.get $type)) (f64.const 1)))
@@ -179,9 +218,11 @@
               (br $eachStage)))
           (local.set $base (i32.add (local.get $base) (i32.const 64)))
           (br_if $eachWord (i32.le_u (local.get $base) (local.get $L))))
+;;@if integerMaxima
         (local.set $maxForward (f64.reinterpret_i64 (local.get $maxForwardBits)))
         (local.set $maxBackward (f64.reinterpret_i64 (local.get $maxBackwardBits)))
         (local.set $maxLink (f64.reinterpret_i64 (local.get $maxLinkBits)))
+;;@end
         ;; A link counts in both directions: the largest link joins both maxima once.
         (local.set $maxForward (select (local.get $maxLink) (local.get $maxForward) (f64.gt (local.get $maxLink) (local.get $maxForward))))
         (local.set $maxBackward (select (local.get $maxLink) (local.get $maxBackward) (f64.gt (local.get $maxLink) (local.get $maxBackward))))

@@ -15,13 +15,49 @@ import { writeFileAtomic } from '../atomic-write.js';
 export const KERNEL_SOURCE = join(PACKAGE_ROOT, 'env', 'kernel', 'assignment-kernel.wat');
 export const KERNEL_BINARY_MODULE = join(PACKAGE_ROOT, 'env', 'kernel', 'assignment-kernel.wasm.ts');
 
-/** The binary wabt makes of the kernel's source (no debug names: the output depends on the source only). */
-export async function assembleKernel(source = readFileSync(KERNEL_SOURCE, 'utf8')): Promise<Uint8Array> {
+/** The kernel's optional parts (see the header of assignment-kernel.wat); the committed binary has them all. */
+export interface KernelParts {
+  simd: boolean;
+  integerMaxima: boolean;
+}
+
+export const ALL_PARTS: KernelParts = { simd: true, integerMaxima: true };
+
+/** The source with each `;;@if PART … ;;@else … ;;@end` block resolved for `parts`. */
+export function kernelSource(parts: KernelParts = ALL_PARTS, source = readFileSync(KERNEL_SOURCE, 'utf8')): string {
+  const kept: string[] = [];
+  let keep = true;
+  let open: string | null = null;
+  source.split('\n').forEach((line, i) => {
+    const marker = /^;;@(if|else|end)\b\s*(\w*)/.exec(line);
+    if (marker === null) {
+      if (keep) kept.push(line);
+      return;
+    }
+    const [, word, name] = marker;
+    if (word === 'if') {
+      if (open !== null || !Object.hasOwn(parts, name)) throw new Error(`assignment-kernel.wat:${i + 1}: nested or unknown part "${name}"`);
+      open = name;
+      keep = parts[name as keyof KernelParts];
+    } else if (open === null) {
+      throw new Error(`assignment-kernel.wat:${i + 1}: ;;@${word} without ;;@if`);
+    } else if (word === 'else') {
+      keep = !parts[open as keyof KernelParts];
+    } else {
+      open = null;
+      keep = true;
+    }
+  });
+  return kept.join('\n');
+}
+
+/** The binary wabt makes of the kernel's source with these parts (no debug names: the output depends on the source only). */
+export async function assembleKernel(parts: KernelParts = ALL_PARTS): Promise<Uint8Array<ArrayBuffer>> {
   const wabt = await wabtInit();
-  const module = wabt.parseWat('assignment-kernel.wat', source, { simd: true });
+  const module = wabt.parseWat('assignment-kernel.wat', kernelSource(parts), { simd: true });
   try {
     module.validate();
-    return module.toBinary({ log: false, write_debug_names: false }).buffer;
+    return new Uint8Array(module.toBinary({ log: false, write_debug_names: false }).buffer);
   } finally {
     module.destroy();
   }

@@ -9,6 +9,9 @@
  *    (the batch path before the WebAssembly kernel);
  *  - batch: `scoreBatch`, every assignment of a batch in one call, scored by the WebAssembly kernel
  *    (env/kernel/assignment-kernel.wat), copies in and out and the last row's re-score in JS included;
+ *  - batch without one part of the kernel (ablations, each a build of assignment-kernel.wat with that
+ *    part left out, assembled here with wabt): without SIMD (stage ends one layer per step), with
+ *    float maxima (compares V8 turns into branches);
  *  - local move: `scoreMove`, the neighbour of a current assignment with one layer's type
  *    changed (what local search scores), MOVES neighbours per `setCurrent`, whose O(layers)
  *    cost is included.
@@ -22,8 +25,10 @@ import { PACKAGE_ROOT, bundledProblem } from '../../env/bundled.js';
 import { loadProblem } from '../../env/load.js';
 import { DEFAULT_SETTINGS } from '../../env/problem.js';
 import { Simulator } from '../../env/simulate.js';
+import { ALL_PARTS, assembleKernel, type KernelParts } from '../../env/kernel/build-kernel.js';
 import { writeJsonAtomic } from '../../env/atomic-write.js';
 
+const loadAtStart = loadavg()[0];
 const PROBLEM = 'synthetic-60';
 const ASSIGNMENTS = 4096;
 const ROUNDS = 7;
@@ -55,6 +60,17 @@ const moveType = Int32Array.from(moveLayer, (l) => {
   while (Number.isNaN(problem.forwardMs[l * K + t])) t = (t + 1) % K;
   return t;
 });
+/** Simulators whose scoreBatch runs the kernel without one part. */
+const ablations: [string, Partial<KernelParts>][] = [
+  ['batch, no SIMD', { simd: false }],
+  ['batch, float maxima', { integerMaxima: false }],
+];
+const ablated: Record<string, Simulator> = {};
+for (const [name, off] of ablations) {
+  const other = new Simulator(problem, settings);
+  if (!other.useKernelModule(new WebAssembly.Module(await assembleKernel({ ...ALL_PARTS, ...off })))) throw new Error(`${name}: the kernel does not take ${PROBLEM}`);
+  ablated[name] = other;
+}
 const objectives = new Float64Array(ASSIGNMENTS);
 const violations = new Float64Array(ASSIGNMENTS);
 
@@ -88,6 +104,14 @@ rows.forEach((row, i) => {
 });
 if (kernelMismatches > 0) throw new Error(`scoreBatch differs from scoreAssignment on ${kernelMismatches} of ${ASSIGNMENTS} assignments`);
 const feasibleRows = violations.reduce((n, v) => n + (v === 0 ? 1 : 0), 0);
+// And so must every ablated build (each part changes how, not what, the kernel computes).
+const check = { objectives: new Float64Array(ASSIGNMENTS), violations: new Float64Array(ASSIGNMENTS) };
+for (const [name, other] of Object.entries(ablated)) {
+  other.scoreBatch(batch, ASSIGNMENTS, check.objectives, check.violations);
+  for (let i = 0; i < ASSIGNMENTS; i++) {
+    if (!Object.is(check.objectives[i], objectives[i]) || !Object.is(check.violations[i], violations[i])) throw new Error(`${name} differs from scoreBatch on assignment ${i}`);
+  }
+}
 
 const variants: Record<string, () => number> = {
   'layer order': () => {
@@ -111,6 +135,15 @@ const variants: Record<string, () => number> = {
     sim.scoreBatch(batch, ASSIGNMENTS, objectives, violations);
     return objectives[ASSIGNMENTS - 1];
   },
+  ...Object.fromEntries(
+    Object.entries(ablated).map(([name, other]) => [
+      name,
+      () => {
+        other.scoreBatch(batch, ASSIGNMENTS, objectives, violations);
+        return objectives[ASSIGNMENTS - 1];
+      },
+    ]),
+  ),
   'local move': () => {
     let checksum = 0;
     for (let i = 0; i < ASSIGNMENTS / MOVES; i++) {
@@ -145,7 +178,7 @@ const summary = Object.fromEntries(
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 console.log(`simulator: ${PROBLEM} (${L} layers, ${K} types), assignment form, one core, ${ROUNDS} interleaved rounds of ${ROUND_MS / 1000} CPU s each`);
 for (const [name, s] of Object.entries(summary)) {
-  console.log(`  ${name.padEnd(12)} ${fmt(s.median).padStart(11)} evaluations per CPU s (min ${fmt(s.min)}, max ${fmt(s.max)}), ${(1e6 / s.median).toFixed(3)} µs each`);
+  console.log(`  ${name.padEnd(20)} ${fmt(s.median).padStart(11)} evaluations per CPU s (min ${fmt(s.min)}, max ${fmt(s.max)}), ${(1e6 / s.median).toFixed(3)} µs each`);
 }
 const ratio = (a: string, b: string) => summary[a].median / summary[b].median;
 const speedup = ratio('prefix sums', 'layer order');
@@ -153,13 +186,16 @@ const batchSpeedup = ratio('batch', 'layer order');
 const kernelSpeedup = ratio('batch', 'batch in JS');
 const moveSpeedup = ratio('local move', 'layer order');
 console.log(`  prefix sums ÷ layer order: ${speedup.toFixed(2)}×; batch ÷ layer order: ${batchSpeedup.toFixed(2)}×; batch ÷ batch in JS: ${kernelSpeedup.toFixed(2)}×; local move ÷ layer order: ${moveSpeedup.toFixed(2)}×`);
+const partGains = Object.fromEntries(ablations.map(([name]) => [name, Number(ratio('batch', name).toFixed(3))]));
+console.log(`  batch ÷ batch without a part: ${Object.entries(partGains).map(([name, x]) => `${name.replace('batch, ', '')} ${x.toFixed(2)}×`).join('; ')}`);
 console.log(`  largest relative difference from layer order ${worst.toExponential(2)}; batch equal to scoreAssignment bit for bit on all ${ASSIGNMENTS} assignments (${feasibleRows} feasible)`);
-console.log(`  recomputed in layer order: ${sim.recomputed} scores; cpu ${(cpu.user / 1e6).toFixed(1)} s user; load average ${loadavg()[0].toFixed(2)} (checksum ${checksum.toExponential(3)})`);
+console.log(`  recomputed in layer order: ${sim.recomputed} scores; cpu ${(cpu.user / 1e6).toFixed(1)} s user; load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end (checksum ${checksum.toExponential(3)})`);
 const file = join(PACKAGE_ROOT, 'experiments', 'results', 'simulator-bench.json');
 writeJsonAtomic(file, {
   problem: PROBLEM, layers: L, types: K, roundCpuSeconds: ROUND_MS / 1000, rates: 'evaluations per CPU second', rounds: ROUNDS,
-  evaluationsPerSecond: summary, prefixOverLayerOrder: Number(speedup.toFixed(3)), batchOverLayerOrder: Number(batchSpeedup.toFixed(3)), batchOverBatchInJs: Number(kernelSpeedup.toFixed(3)), localMoveOverLayerOrder: Number(moveSpeedup.toFixed(3)),
+  evaluationsPerSecond: summary, prefixOverLayerOrder: Number(speedup.toFixed(3)), batchOverLayerOrder: Number(batchSpeedup.toFixed(3)), batchOverBatchInJs: Number(kernelSpeedup.toFixed(3)), batchOverAblated: partGains, localMoveOverLayerOrder: Number(moveSpeedup.toFixed(3)),
   largestRelativeDifference: worst, cpuUserSeconds: Number((cpu.user / 1e6).toFixed(2)),
   loadAverage1m: Number(loadavg()[0].toFixed(2)),
+  loadAverage1mAtStart: Number(loadAtStart.toFixed(2)),
 });
 console.log(`wrote ${file}`);
