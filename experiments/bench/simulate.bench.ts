@@ -16,9 +16,11 @@
  *    changed (what local search scores), MOVES neighbours per `setCurrent`, whose O(layers)
  *    cost is included.
  * Rates are per CPU second of this process (the machine may be shared, which inflates wall time).
- * Prints evaluations per second and writes experiments/results/simulator-bench.json.
+ * Prints evaluations per second, writes experiments/results/simulator-bench.json and the figures of
+ * the README (between its simulator-bench markers).
  */
 import { loadavg } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import seedrandom from 'seedrandom';
 import { PACKAGE_ROOT, bundledProblem } from '../../env/bundled.js';
@@ -26,7 +28,7 @@ import { loadProblem } from '../../env/load.js';
 import { DEFAULT_SETTINGS } from '../../env/problem.js';
 import { Simulator } from '../../env/simulate.js';
 import { ALL_PARTS, assembleKernel, type KernelParts } from '../../env/kernel/build-kernel.js';
-import { writeJsonAtomic } from '../../env/atomic-write.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../env/atomic-write.js';
 
 const loadAtStart = loadavg()[0];
 const PROBLEM = 'synthetic-60';
@@ -199,3 +201,26 @@ writeJsonAtomic(file, {
   loadAverage1mAtStart: Number(loadAtStart.toFixed(2)),
 });
 console.log(`wrote ${file}`);
+
+// The README's figures, generated from this run (between the simulator-bench markers, inside a list item).
+const M = (name: string) => `${(summary[name].median / 1e6).toFixed(2)} M/s`;
+const readmeFigures = [
+  `One run of \`npm run bench\`, load average ${loadAtStart.toFixed(1)} at the start and ${loadavg()[0].toFixed(1)} at the end on the 2 cores:`,
+  `the model's sums layer by layer (what reports and \`placement.json\` use) **${M('layer order')}**;`,
+  `prefix sums in JavaScript, one assignment per call (\`scoreAssignment\`) **${M('prefix sums')}** (${speedup.toFixed(1)}×),`,
+  `and over a batch (\`scoreBatchInJs\`) **${M('batch in JS')}**; \`scoreBatch\`, the WebAssembly kernel, copies in and out included,`,
+  `**${M('batch')}** (${batchSpeedup.toFixed(1)}× layer order, ${kernelSpeedup.toFixed(1)}× the JavaScript batch); the kernel without SIMD`,
+  `**${M('batch, no SIMD')}** (SIMD: ${partGains['batch, no SIMD'].toFixed(2)}×), with float maxima **${M('batch, float maxima')}**`,
+  `(integer maxima: ${partGains['batch, float maxima'].toFixed(2)}×); a local move (\`scoreMove\`: one layer's type changed, only the stages`,
+  `around it re-scored, 16 moves per \`setCurrent\`, whose cost is included) **${M('local move')}**. Largest difference from the`,
+  `layer-order sums ${worst.toExponential(1)} relative; \`scoreBatch\` equal to \`scoreAssignment\` bit for bit on all ${ASSIGNMENTS.toLocaleString('en-US')} assignments.`,
+].map((line) => `  ${line}`).join('\n');
+const readme = join(PACKAGE_ROOT, 'README.md');
+const text = readFileSync(readme, 'utf8');
+const [start, end] = ['<!-- simulator-bench:start -->', '<!-- simulator-bench:end -->'];
+const a = text.indexOf(start);
+const b = text.indexOf(end);
+if (a >= 0 && b > a) {
+  writeFileAtomic(readme, `${text.slice(0, a + start.length)}\n${readmeFigures}\n  ${text.slice(b)}`);
+  console.log(`updated ${readme} (simulator-bench block)`);
+}
