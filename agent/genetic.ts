@@ -110,13 +110,10 @@ export function geneticSearcher(overrides: Partial<GeneticConfig> = {}): Searche
       const order = Array.from({ length: P }, (_, i) => i);
       const ranks = (i: number, j: number) =>
         beats(feasible[i] === 1, violation[i], objective[i], feasible[j] === 1, violation[j], objective[j]);
-      /** Scores scheme i of `pop` into the given fitness arrays; false when the budget is spent. */
+      /** Provisioned fitness: scores scheme i of `pop` into the given fitness arrays; false when the budget is spent. */
       const assess = (pop: Int32Array, i: number, f: Uint8Array, v: Float64Array, o: Float64Array): boolean => {
         if (tracker.wrapUp(reserve)) return false;
-        const scheme = pop.subarray(i * L, i * L + L);
-        let used = 1;
-        if (config.provisionFitness) used = provisionInPlace(sim, scheme, tracker.remaining);
-        else sim.scoreAssignment(scheme);
+        const used = provisionInPlace(sim, pop.subarray(i * L, i * L + L), tracker.remaining);
         tracker.count(used, { 'genetic/generation': generation });
         tracker.offer(sim);
         f[i] = sim.feasible ? 1 : 0;
