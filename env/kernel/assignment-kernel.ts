@@ -64,16 +64,19 @@ export class AssignmentKernel {
   private readonly flagsAt: number;
 
   /**
-   * The kernel for these tables, or null when it does not take them: a link is NaN (the kernel's
-   * maxima assume none is), or its memory cannot grow that far; scoreBatch then stays in JavaScript.
+   * The kernel for these tables, or null when it does not take them or cannot run: a link is NaN (the
+   * kernel's maxima assume none is), its memory cannot grow that far, or this Node has no WebAssembly
+   * (or no SIMD); scoreBatch then stays in JavaScript.
    * The caller has made sure the prefix sums are finite (Simulator.layerOrderOnly).
    */
-  static create(tables: KernelTables, module = kernelModule()): AssignmentKernel | null {
-    if (anyLinkNaN(tables)) return null;
+  static create(tables: KernelTables, module?: WebAssembly.Module): AssignmentKernel | null {
+    // No WebAssembly at all (node --jitless), or none with SIMD: the JavaScript path.
+    if (typeof WebAssembly === 'undefined' || anyLinkNaN(tables)) return null;
     try {
-      return new AssignmentKernel(tables, module);
+      return new AssignmentKernel(tables, module ?? kernelModule());
     } catch (error) {
-      if (error instanceof RangeError) return null; // WebAssembly.Memory.grow: out of memory
+      // WebAssembly.Memory.grow out of memory (RangeError), a build that cannot compile here (CompileError).
+      if (error instanceof RangeError || error instanceof WebAssembly.CompileError) return null;
       throw error;
     }
   }
