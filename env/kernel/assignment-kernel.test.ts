@@ -9,6 +9,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { evaluate, Simulator } from '../simulate.js';
 import { placementFromAssignment, type Problem, type Settings } from '../problem.js';
 import { ASSIGNMENT_KERNEL_BASE64 } from './assignment-kernel.wasm.js';
@@ -190,4 +193,29 @@ test('every build with a part left out (the benchmark\'s ablations) scores what 
     }),
     { numRuns: 60 },
   );
+});
+
+test('without WebAssembly (node --jitless) scoreBatch scores in JavaScript, the same numbers', () => {
+  const problem = evenProblem(70, 3, 5 * 8000);
+  // Finite limits: JSON carries them to the child as they are (Infinity would become null).
+  const settings: Settings = { microBatches: 8, objective: 'time', budget: 9, deadline: 1e300 };
+  const L = 70;
+  const count = 50;
+  const rows = Int32Array.from({ length: count * L }, (_, i) => Math.floor((i % L) / (1 + ((i / L) | 0) % 7)) % 3);
+  const objectives = new Float64Array(count);
+  const violations = new Float64Array(count);
+  new Simulator(problem, settings).scoreBatch(rows, count, objectives, violations);
+  const simulator = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', 'simulate.js')).href;
+  const script = `
+    const { Simulator } = await import(${JSON.stringify(simulator)});
+    const [problem, settings, rows] = JSON.parse(process.argv[1]);
+    problem.forwardMs = Float64Array.from(problem.forwardMs);
+    problem.backwardMs = Float64Array.from(problem.backwardMs);
+    const o = new Float64Array(${count}), v = new Float64Array(${count});
+    new Simulator(problem, settings).scoreBatch(Int32Array.from(rows), ${count}, o, v);
+    console.log(JSON.stringify([typeof WebAssembly, Array.from(o), Array.from(v)]));`;
+  const input = JSON.stringify([{ ...problem, forwardMs: Array.from(problem.forwardMs), backwardMs: Array.from(problem.backwardMs) }, settings, Array.from(rows)]);
+  const child = spawnSync(process.execPath, ['--jitless', '--no-warnings', '--input-type=module', '-e', script, input], { encoding: 'utf8' });
+  assert.equal(child.status, 0, child.stderr);
+  assert.deepEqual(JSON.parse(child.stdout), ['undefined', Array.from(objectives), Array.from(violations)]);
 });
