@@ -178,6 +178,65 @@ const summary = Object.fromEntries(
   Object.entries(rates).map(([name, xs]) => [name, { median: Math.round(median(xs)), min: Math.round(Math.min(...xs)), max: Math.round(Math.max(...xs)) }]),
 );
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+
+/**
+ * The same comparison (the JavaScript batch against the kernel) on other inputs, so the figure is not
+ * one input's: the same problem with a new type drawn at every layer (about 3 in 4 layers end a stage),
+ * and the bundled 123-layer gpt2-medium. Fewer, shorter rounds.
+ */
+interface OtherInput {
+  label: string;
+  layers: number;
+  types: number;
+  meanStages: number;
+  batchInJs: number;
+  batch: number;
+}
+function otherInput(label: string, name: string, newTypeRate: number): OtherInput {
+  const { files: otherFiles, defaults: otherDefaults } = bundledProblem(name);
+  const other = loadProblem(otherFiles);
+  const [OL, OK] = [other.layers.length, other.types.length];
+  const otherSim = new Simulator(other, { ...DEFAULT_SETTINGS, microBatches: otherDefaults.microBatches ?? 8, budget: otherDefaults.budget ?? Infinity });
+  const draw = seedrandom.alea(`bench ${label}`);
+  const count = 1024;
+  const otherRows = new Int32Array(count * OL);
+  for (let i = 0; i < count; i++) {
+    let type = 0;
+    for (let l = 0; l < OL; l++) {
+      if (l === 0 || draw() < newTypeRate) type = Math.floor(draw() * OK);
+      let t = type;
+      for (let tries = 0; tries < OK && Number.isNaN(other.forwardMs[l * OK + t]); tries++) t = (t + 1) % OK;
+      otherRows[i * OL + l] = t;
+    }
+  }
+  const o = [new Float64Array(count), new Float64Array(count)];
+  const v = [new Float64Array(count), new Float64Array(count)];
+  otherSim.scoreBatchInJs(otherRows, count, o[0], v[0]);
+  otherSim.scoreBatch(otherRows, count, o[1], v[1]);
+  for (let i = 0; i < count; i++) {
+    if (!Object.is(o[0][i], o[1][i]) || !Object.is(v[0][i], v[1][i])) throw new Error(`${label}: scoreBatch differs from scoreBatchInJs on assignment ${i}`);
+  }
+  let stages = 0;
+  for (let i = 0; i < count; i++) for (let l = 0; l < OL; l++) if (l === 0 || otherRows[i * OL + l] !== otherRows[i * OL + l - 1]) stages++;
+  const timed = { batchInJs: [] as number[], batch: [] as number[] };
+  for (let round = 0; round < 3; round++) {
+    for (const which of ['batchInJs', 'batch'] as const) {
+      const started = process.cpuUsage();
+      let evaluations = 0;
+      let cpuMs = 0;
+      while (cpuMs < ROUND_MS / 2) {
+        if (which === 'batch') otherSim.scoreBatch(otherRows, count, o[1], v[1]);
+        else otherSim.scoreBatchInJs(otherRows, count, o[0], v[0]);
+        evaluations += count;
+        const used = process.cpuUsage(started);
+        cpuMs = (used.user + used.system) / 1000;
+      }
+      timed[which].push(evaluations / (cpuMs / 1000));
+    }
+  }
+  return { label, layers: OL, types: OK, meanStages: Number((stages / count).toFixed(1)), batchInJs: Math.round(median(timed.batchInJs)), batch: Math.round(median(timed.batch)) };
+}
+const otherInputs = [otherInput(`${PROBLEM}, a new type at every layer`, PROBLEM, 1), otherInput('gpt2-medium', 'gpt2-medium', 0.25)];
 console.log(`simulator: ${PROBLEM} (${L} layers, ${K} types), assignment form, one core, ${ROUNDS} interleaved rounds of ${ROUND_MS / 1000} CPU s each`);
 for (const [name, s] of Object.entries(summary)) {
   console.log(`  ${name.padEnd(20)} ${fmt(s.median).padStart(11)} evaluations per CPU s (min ${fmt(s.min)}, max ${fmt(s.max)}), ${(1e6 / s.median).toFixed(3)} µs each`);
@@ -192,6 +251,9 @@ const partGains = Object.fromEntries(ablations.map(([name]) => [name, Number(rat
 console.log(`  batch ÷ batch without a part: ${Object.entries(partGains).map(([name, x]) => `${name.replace('batch, ', '')} ${x.toFixed(2)}×`).join('; ')}`);
 console.log(`  largest relative difference from layer order ${worst.toExponential(2)}; batch equal to scoreAssignment bit for bit on all ${ASSIGNMENTS} assignments (${feasibleRows} feasible)`);
 console.log(`  recomputed in layer order: ${sim.recomputed} scores; cpu ${(cpu.user / 1e6).toFixed(1)} s user; load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end (checksum ${checksum.toExponential(3)})`);
+for (const x of otherInputs) {
+  console.log(`  other input: ${x.label} (${x.layers} layers, ${x.types} types, ${x.meanStages} stages on average): batch ${fmt(x.batch)}, batch in JS ${fmt(x.batchInJs)} evaluations per CPU s (${(x.batch / x.batchInJs).toFixed(2)}×)`);
+}
 const file = join(PACKAGE_ROOT, 'experiments', 'results', 'simulator-bench.json');
 writeJsonAtomic(file, {
   problem: PROBLEM, layers: L, types: K, roundCpuSeconds: ROUND_MS / 1000, rates: 'evaluations per CPU second', rounds: ROUNDS,
@@ -199,6 +261,7 @@ writeJsonAtomic(file, {
   largestRelativeDifference: worst, cpuUserSeconds: Number((cpu.user / 1e6).toFixed(2)),
   loadAverage1m: Number(loadavg()[0].toFixed(2)),
   loadAverage1mAtStart: Number(loadAtStart.toFixed(2)),
+  otherInputs,
 });
 console.log(`wrote ${file}`);
 
@@ -214,6 +277,9 @@ const readmeFigures = [
   `(integer maxima: ${partGains['batch, float maxima'].toFixed(2)}×); a local move (\`scoreMove\`: one layer's type changed, only the stages`,
   `around it re-scored, 16 moves per \`setCurrent\`, whose cost is included) **${M('local move')}**. Largest difference from the`,
   `layer-order sums ${worst.toExponential(1)} relative; \`scoreBatch\` equal to \`scoreAssignment\` bit for bit on all ${ASSIGNMENTS.toLocaleString('en-US')} assignments.`,
+  ...otherInputs.map(
+    (x) => `Other input, ${x.label} (${x.layers} layers, ${x.types} types, ${x.meanStages} stages on average): \`scoreBatch\` **${(x.batch / 1e6).toFixed(2)} M/s**, \`scoreBatchInJs\` ${(x.batchInJs / 1e6).toFixed(2)} M/s (${(x.batch / x.batchInJs).toFixed(1)}×).`,
+  ),
 ].map((line) => `  ${line}`).join('\n');
 const readme = join(PACKAGE_ROOT, 'README.md');
 const text = readFileSync(readme, 'utf8');
