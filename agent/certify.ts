@@ -12,8 +12,8 @@
  * against brute force). The load bound (agent/load-bound.ts) and, for the
  * time objective, the budget DP bound (agent/bounds/budget-dp.ts: what
  * certifies long chains) are tried too and the largest bound kept; the budget
- * DP takes the first third of the bound time (a coarse run whose tables also bound the exact
- * search's labels), the exact search the second; if that is cut, the DP with the all-reduce capped
+ * DP takes the first 60% of the bound time (a coarse run whose tables also bound the exact
+ * search's labels), the exact search up to 80%; if that is cut, the DP with the all-reduce capped
  * apart takes the rest.
  */
 import type { Placement, Problem, Settings } from '../env/problem.js';
@@ -24,6 +24,15 @@ import { budgetDpBoundSteps, budgetDpScheduleSteps } from './bounds/budget-dp.js
 
 /** Numbers of the budget DP's tables kept for the exact search's labels (8 bytes each). */
 const KEEP_TABLES = 2e7;
+/**
+ * Objective time: the coarse budget DP (money in CERTIFY_BUCKETS buckets) until DP_SHARE of the bound
+ * time, the exact search until EXACT_SHARE, the DP with the all-reduce apart for the rest. The DP
+ * gets most: on a 300-layer, 8-type chain at 2 s (0.7 CPU s) its bound reached 0.89 of the optimum
+ * with 60% against 0.48 with a third.
+ */
+const CERTIFY_BUCKETS = 100;
+const DP_SHARE = 0.6;
+const EXACT_SHARE = 0.8;
 import { runAsync } from './exact/steps.js';
 
 export interface CertifyOptions {
@@ -78,12 +87,12 @@ export async function certify(problem: Problem, settings: Settings, placement: P
   // Objective time: a coarse budget DP run (its bound, and its tables to bound the exact search's labels).
   let dp = settings.objective === 'time'
     ? await runAsync(budgetDpBoundSteps(problem, settings, {
-      buckets: 100, keepTables: KEEP_TABLES, deadlineAt: started + (timeLimitS * 1000) / 3, signal: options.signal, upperBound,
+      buckets: CERTIFY_BUCKETS, keepTables: KEEP_TABLES, deadlineAt: started + timeLimitS * 1000 * DP_SHARE, signal: options.signal, upperBound,
     }))
     : null;
   const exact = await solveExactAsync(problem, settings, {
     upperBound,
-    timeLimitS: Math.max(0, (dp ? (2 * timeLimitS) / 3 : timeLimitS) - seconds()),
+    timeLimitS: Math.max(0, (dp ? timeLimitS * EXACT_SHARE : timeLimitS) - seconds()),
     signal: options.signal,
     // When the search cannot finish, the relaxation's bound is often the best there is: let it have most of the time.
     relaxationShare: dp?.tables ? 0 : 0.75,
