@@ -194,7 +194,7 @@ export function markdown(meta: { command: string; policy: string; evaluations: n
   const lines = [
     '# Transfer of the pretrained policy',
     '',
-    `Command: \`${meta.command}\`. Policy: \`${meta.policy}\`. Fine-tuned and from scratch: the agent's RL (\`reinforce\`, the policy alone, no exact solver) capped at ${meta.evaluations} evaluations each, seeds ${meta.seeds.join(', ')}; the fine-tuned run scores the zero-shot placement first (counted). Ratios: objective ÷ the exact solver's optimum (proven where marked; else the best any method found). tfjs backend ${meta.backend}; load average ${meta.loadAverageStart.join(', ')} at the start, ${meta.loadAverageEnd.join(', ')} at the end (2 shared cores).`,
+    `Command: \`${meta.command}\`. Policy: \`${meta.policy}\`. Fine-tuned and from scratch: the agent's RL (\`reinforce\`, the policy alone, no exact solver) capped at ${meta.evaluations} evaluations each, seeds ${meta.seeds.join(', ')}; the fine-tuned run scores the zero-shot placement first, within half of the cap (counted). Ratios: objective ÷ the exact solver's optimum (proven where marked; else the best any method found). tfjs backend ${meta.backend}; load average ${meta.loadAverageStart.join(', ')} at the start, ${meta.loadAverageEnd.join(', ')} at the end (2 shared cores).`,
     '',
     '| problem | kind | L×K | objective | reference | zero-shot (s) | ablation: mode only | ablation: not provisioned | ablation: untrained policy | fine-tuned | from scratch | fine-tuned better / tie / worse | evaluations to 1%: fine-tuned / from scratch |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',

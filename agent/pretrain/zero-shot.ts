@@ -89,13 +89,16 @@ export function zeroShot(policy: PolicyNetwork, problem: Problem, settings: Sett
 }
 
 /**
- * `place --fine-tune`: the zero-shot placement (within the trainer's
- * evaluation cap, one evaluation kept to load it) offered to the trainer's
- * tracker and counted, so that fine-tuning starts from it and never ends worse.
+ * `place --fine-tune`: the zero-shot placement offered to the trainer's
+ * tracker and counted, so that fine-tuning starts from it. Under an
+ * evaluation cap it may take half of the cap (its samples stop there), so
+ * that the RL gets the other half: the fine-tuned result is never worse than
+ * that zero-shot placement, though it can be worse than an uncapped zero-shot.
  */
 export function offerZeroShot(trainer: ReinforceTrainer, options: Partial<ZeroShotOptions> = {}): ZeroShot {
   const { tracker, sim } = trainer;
-  const cap = Math.max(1, Math.min(options.maxEvaluations ?? DEFAULT_ZERO_SHOT_EVALUATIONS, tracker.maxEvaluations - tracker.evaluations - 1));
+  const left = tracker.maxEvaluations - tracker.evaluations - 1;
+  const cap = Math.max(1, Math.min(options.maxEvaluations ?? DEFAULT_ZERO_SHOT_EVALUATIONS, Number.isFinite(left) ? Math.floor(left / 2) : left));
   const z = zeroShot(trainer.policy, trainer.problem, trainer.settings, { ...options, maxEvaluations: cap });
   tracker.count(z.evaluations);
   sim.loadPlacement(z.placement);
