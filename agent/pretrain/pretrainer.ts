@@ -42,7 +42,7 @@ export const DEFAULT_PRETRAIN_CONFIG: PretrainConfig = {
   policy: {},
   learningRate: 0.003,
   batchSize: 8,
-  stepsPerLesson: 4,
+  stepsPerLesson: 16,
   clipNorm: 1,
   draw: DEFAULT_DRAW_OPTIONS,
   teacher: DEFAULT_TEACHER_OPTIONS,
