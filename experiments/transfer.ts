@@ -15,7 +15,8 @@
  * Writes experiments/results/transfer.{json,md,svg} and the README table.
  *
  * Options: --policy DIR, --evaluations E (5000), --seeds 1,2,3,4,5, --generated N (8),
- * --reference-time S (exact solver's limit per problem, 30), --quick.
+ * --reference-time S (exact solver's limit per problem, 30), --quick,
+ * --report (rebuild the .md, plot and README table from transfer.json, running nothing).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,10 +44,12 @@ interface Args {
   generated: number;
   referenceTime: number;
   quick: boolean;
+  /** Rebuild transfer.md, the plot and the README table from transfer.json, running nothing. */
+  report: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { policy: join(PACKAGE_ROOT, 'profiles', 'policies', 'generalist'), evaluations: 5000, seeds: [1, 2, 3, 4, 5], generated: 8, referenceTime: 30, quick: false };
+  const args: Args = { policy: join(PACKAGE_ROOT, 'profiles', 'policies', 'generalist'), evaluations: 5000, seeds: [1, 2, 3, 4, 5], generated: 8, referenceTime: 30, quick: false, report: false };
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
       const v = argv[++i];
@@ -60,6 +63,7 @@ function parseArgs(argv: string[]): Args {
       case '--generated': args.generated = Number(value()); break;
       case '--reference-time': args.referenceTime = Number(value()); break;
       case '--quick': args.quick = true; break;
+      case '--report': args.report = true; break;
       default: throw new Error(`unknown option ${argv[i]}`);
     }
   }
@@ -121,6 +125,16 @@ async function cases(args: Args): Promise<Case[]> {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.report) {
+    const results = join(PACKAGE_ROOT, 'experiments', 'results');
+    const { meta, rows } = JSON.parse(readFileSync(join(results, 'transfer.json'), 'utf8')) as { meta: Meta; rows: ArmRow[] };
+    const md = markdown(meta, rows);
+    writeFileAtomic(join(results, 'transfer.md'), md + '\n');
+    await writeSvg(join(results, 'transfer.svg'), plotSpec(rows));
+    updateReadme(join(PACKAGE_ROOT, 'README.md'), md);
+    process.stdout.write(md + '\n');
+    return;
+  }
   const backend = await selectBackend('auto', (line) => process.stderr.write(`${line}\n`));
   const load = [...readLoad()];
   const all = await cases(args);
@@ -189,7 +203,9 @@ function readLoad(): number[] {
 const geo = (xs: number[]) => (xs.length ? Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length) : NaN);
 const f4 = (x: number | null) => (x === null || !Number.isFinite(x) ? 'infeasible' : x.toFixed(4));
 
-export function markdown(meta: { command: string; policy: string; evaluations: number; seeds: number[]; backend: string; loadAverageStart: number[]; loadAverageEnd: number[] }, rows: ArmRow[]): string {
+interface Meta { command: string; policy: string; evaluations: number; seeds: number[]; backend: string; loadAverageStart: number[]; loadAverageEnd: number[] }
+
+export function markdown(meta: Meta, rows: ArmRow[]): string {
   const problems = [...new Set(rows.map((r) => r.problem))];
   const lines = [
     '# Transfer of the pretrained policy',
@@ -241,7 +257,21 @@ export function markdown(meta: { command: string; policy: string; evaluations: n
     `Ablations on the same real models, geometric mean over the feasible: the mode alone ${realArm('zero-shot, mode only')}; without provisioning ${realArm('zero-shot, not provisioned')}; an untrained policy decoded alike ${realArm('untrained policy, zero-shot')}.`,
     `Fine-tuned (≤ ${meta.evaluations} evaluations) on the held-out bundled problems: geometric mean ${geo(heldOut.filter((r) => r.arm === 'fine-tuned' && r.ratio !== null).map((r) => r.ratio!)).toFixed(4)}; from scratch at the same cap ${geo(heldOut.filter((r) => r.arm === 'from scratch' && r.ratio !== null).map((r) => r.ratio!)).toFixed(4)}.`,
     `Fine-tuned better than from scratch (more seeds better than worse) on ${summary.wins} of ${summary.problems} held-out bundled problems, tied on ${summary.ties}, worse on ${summary.losses}.`,
+    '',
+    'Geometric mean of the ratios over the feasible runs, by kind of problem (feasible runs of all):',
+    '',
+    '| arm | held-out bundled | generated unseen | all |',
+    '|---|---|---|---|',
   );
+  const arms: ArmRow['arm'][] = ['zero-shot', 'zero-shot, mode only', 'zero-shot, not provisioned', 'untrained policy, zero-shot', 'fine-tuned', 'from scratch'];
+  for (const arm of arms) {
+    const cell = (kind: ArmRow['kind'] | null) => {
+      const xs = rows.filter((r) => r.arm === arm && (kind === null || r.kind === kind));
+      const ok = xs.filter((r) => r.ratio !== null).map((r) => r.ratio!);
+      return `${geo(ok).toFixed(4)} (${ok.length} of ${xs.length})`;
+    };
+    lines.push(`| ${arm} | ${cell('held-out bundled')} | ${cell('generated unseen')} | ${cell(null)} |`);
+  }
   return lines.join('\n');
 }
 
