@@ -33,6 +33,8 @@ export interface BudgetDpOptions {
   upperBound?: number;
   /** Money buckets (default 100; 0 when the budget is unlimited). */
   buckets?: number;
+  /** Lagrangian prices on the per-type unit counts where a program's placement breaks them (default true; see pricedSum). */
+  unitPrices?: boolean;
   /** Stages by sliding windows (default true; false: enumerated one by one, the reference the tests compare with). */
   windows?: boolean;
   /** Also price the money at its slope for every cap (default true; see pricedSum). */
@@ -66,6 +68,8 @@ export interface CompletionTables {
   /** Per cap, its tables (each a valid bound: the largest counts) and the price each paid per dollar per hour (take back price × the money left). */
   tables: Float64Array[][];
   prices: number[][];
+  /** Per cap and table, the price it charged per unit of each type (null: none): take back price × the units left. */
+  unitPrices: (Float64Array | null)[][];
   /** Buckets (0: no budget, one cell). */
   buckets: number;
   /** Dollars per hour of one bucket (Infinity without a budget). */
@@ -83,6 +87,12 @@ export interface BudgetDpBound {
   placementStep: number;
   /** The cap of the box that set the bound (a hint for a finer run). */
   cap?: number;
+  /**
+   * Whether the relaxed placement behind the bound (no prices) keeps within every type's count:
+   * false says the counts, which the DP only limits per stage, bind more than the budget, and the
+   * bound is weak (undefined when not known).
+   */
+  countsHold?: boolean;
   /** The run's tables when asked for (keepTables) and it had one with no cap at least. */
   tables?: CompletionTables;
 }
@@ -127,6 +137,8 @@ export const DEFAULT_BUCKETS = 200;
 /** Replica counts above this are grouped on a ladder (as in the exact searcher). */
 const DENSE = 256;
 const LADDER = 1.25;
+/** Subgradient steps on the per-type unit prices per cap (each one more program). */
+const UNIT_PRICE_ROUNDS = 3;
 /** Numbers in the sliding windows' queues at most (4 bytes each); beyond, stages are enumerated one by one. */
 const MAX_WINDOW_CELLS = 5e7;
 /** Dynamic programs of one run at most (each split of a box costs one). */
@@ -178,7 +190,15 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
   const chosenType = new Int32Array((L + 1) * stride * G1);
   const chosenN = new Float64Array((L + 1) * K * G1);
   const chosenEnd = new Int32Array((L + 1) * K * G1);
-  const kept: { cap: number; table: Float64Array; price: number }[] = [];
+  const kept: { cap: number; table: Float64Array; price: number; perUnit: Float64Array | null }[] = [];
+  /**
+   * A Lagrangian price per unit of each type (ms per unit) the next program charges: a placement
+   * that keeps within every type's count gets back at least Σ perUnit[k] × count[k], so the
+   * program's S minus that is still a bound. The DP itself only limits units per stage; this is
+   * what makes it feel the counts when the budget does not bind (no budget, or a loose one).
+   */
+  let perUnit = new Float64Array(K);
+  const counts = Float64Array.from(types, (t) => t.count);
   let keepLeft = options.keepTables ?? 0;
 
   // Stages by sliding windows (see slideStages): for a type k and a replica count n, the stages
@@ -262,7 +282,7 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
           if (separate ? W * fb <= x && allReduce <= y : W * fb + allReduce <= x) break;
         }
         last[pair] = e;
-        const paid = price * n * type.pricePerHour;
+        const paid = price * n * type.pricePerHour + perUnit[k] * n;
         const into = k * G1;
         const lead = work[base + i] / widest + slackWork / widest;
         const startAt = ((i + 1) * stride + k + 1) * G1;
@@ -343,7 +363,7 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
             const widest = n < DENSE ? n : Math.min(most, nextOnLadder(n, most) - 1);
             const c = costOf(n, k);
             if (c === Infinity) break;
-            const paid = price * n * type.pricePerHour;
+            const paid = price * n * type.pricePerHour + perUnit[k] * n;
             if (allReduceMs(n, paramBytes[i], type.bandwidthBytesPerS) > y && n > 1) break; // grows with n
             let forward = 0;
             let backward = 0;
@@ -395,10 +415,12 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
       }
     }
     if (!roundUp && keepLeft >= dist.length && !separate) {
-      kept.push({ cap: capX, table: dist.slice(), price });
+      kept.push({ cap: capX, table: dist.slice(), price, perUnit: perUnit.some((v) => v > 0) ? perUnit.slice() : null });
       keepLeft -= dist.length;
     }
-    return price > 0 ? dist[G] - price * budget : dist[G]; // (0, root, all buckets)
+    let back = price > 0 ? price * budget : 0;
+    for (let k = 0; k < K; k++) if (perUnit[k] > 0) back += perUnit[k] * counts[k];
+    return back > 0 ? dist[G] - back : dist[G]; // (0, root, all buckets)
   }
 
   /**
@@ -406,14 +428,53 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
    * program's least sum over the buckets near all of them (what a little less money costs).
    */
   function* pricedSum(capX: number, capY: number): Steps<number | null> {
+    perUnit = new Float64Array(K);
     const plain = yield* leastSum(capX, capY);
-    if (plain === null || plain === Infinity || G < 2 || !(options.priced ?? true)) return plain;
-    offer();
-    const step = Math.max(1, Math.round(G / 50));
-    const less = dist[G - step];
-    if (!(less < Infinity) || !(less > plain)) return plain;
-    const priced = yield* leastSum(capX, capY, (less - plain) / (step * bucket));
-    return priced === null ? plain : Math.max(plain, priced);
+    if (plain === null || plain === Infinity) return plain;
+    let best = plain;
+    let money = 0;
+    if (G >= 2 && (options.priced ?? true)) {
+      offer();
+      const step = Math.max(1, Math.round(G / 50));
+      const less = dist[G - step];
+      if (less < Infinity && less > plain) {
+        money = (less - plain) / (step * bucket);
+        const priced = yield* leastSum(capX, capY, money);
+        if (priced === null) return best;
+        best = Math.max(best, priced);
+      }
+    }
+    // Units: while the program's own placement takes more of a type than there are, raise that
+    // type's price by a subgradient step (Polyak's, towards 10% above the last value; halved when a
+    // step does not help) and solve again.
+    if (!(options.unitPrices ?? true)) return best;
+    let last = best;
+    let scale = 0.1;
+    for (let round = 0; round < UNIT_PRICE_ROUNDS; round++) {
+      const relaxed = lastPlacement();
+      if (!relaxed) break;
+      const over = new Float64Array(K);
+      for (const stage of relaxed) over[stage.type] += stage.replicas;
+      let norm = 0;
+      let slack = 0;
+      for (let k = 0; k < K; k++) {
+        over[k] -= counts[k];
+        if (over[k] > 0 || perUnit[k] > 0) norm += over[k] * over[k];
+        if (over[k] < 0) slack -= perUnit[k] * over[k];
+      }
+      if (norm === 0 || (slack === 0 && over.every((v) => v <= 0))) break; // the counts hold: nothing to gain
+      const step = (scale * Math.max(Math.abs(last), smallest)) / norm;
+      const next = Float64Array.from(perUnit, (v, k) => Math.max(0, v + step * over[k]));
+      perUnit = next;
+      const value = yield* leastSum(capX, capY, money);
+      if (value === null) break;
+      offer();
+      if (value > best) best = value;
+      else scale /= 2;
+      last = value;
+    }
+    perUnit = new Float64Array(K);
+    return best;
   }
 
   /** The placement behind the last program's S (null when it had none). */
@@ -523,6 +584,16 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
   for (const box of boxes) if (valueOf(box) < bound) [bound, least] = [valueOf(box), box];
   // Placements near the caps that set the bound, money rounded up (so within the budget): the
   // simulator scores them (they may still break a type's count); the best feasible one is kept.
+  let countsHold: boolean | undefined;
+  if (least && least.sum < Infinity && !outOfTime) {
+    const sum = yield* leastSum(least.x1, separate ? least.y1 : Infinity);
+    const relaxed = sum !== null && sum < Infinity ? lastPlacement() : null;
+    if (relaxed) {
+      const used = new Float64Array(K);
+      for (const stage of relaxed) used[stage.type] += stage.replicas;
+      countsHold = used.every((n, k) => n <= counts[k]);
+    }
+  }
   if (least && least.sum < Infinity) {
     roundUp = true;
     const tried = new Set<string>();
@@ -542,18 +613,20 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
     roundUp = false;
   }
   // The DP's sums are in another order than the simulator's: keep a hair below.
-  const result: BudgetDpBound = { bound: bound === Infinity ? Infinity : Math.max(0, bound * (1 - 1e-9)), programs, placement, placementStep, cap: least?.x1 };
+  const result: BudgetDpBound = { bound: bound === Infinity ? Infinity : Math.max(0, bound * (1 - 1e-9)), programs, placement, placementStep, cap: least?.x1, countsHold };
   kept.sort((a, b) => a.cap - b.cap);
   if (kept.length > 0 && kept[kept.length - 1].cap === Infinity) {
-    const tables: CompletionTables = { caps: [], tables: [], prices: [], buckets: G, bucket };
-    for (const { cap, table, price } of kept) {
+    const tables: CompletionTables = { caps: [], tables: [], prices: [], unitPrices: [], buckets: G, bucket };
+    for (const { cap, table, price, perUnit: units } of kept) {
       if (tables.caps[tables.caps.length - 1] !== cap) {
         tables.caps.push(cap);
         tables.tables.push([]);
         tables.prices.push([]);
+        tables.unitPrices.push([]);
       }
       tables.tables[tables.tables.length - 1].push(table);
       tables.prices[tables.prices.length - 1].push(price);
+      tables.unitPrices[tables.unitPrices.length - 1].push(units);
     }
     result.tables = tables;
   }
