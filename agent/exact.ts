@@ -326,7 +326,7 @@ function* exactSteps(problem: Problem, settings: Settings, options: ExactOptions
    */
   function completionStep(label: Label, next: number): number {
     if (completion === null) return 0;
-    const { caps, tables, prices, unitPrices, buckets: G, bucket } = completion;
+    const { caps, tables, prices, buckets: G, bucket } = completion;
     const money = budget - label.price;
     const g = G === 0 ? 0 : Math.min(G, Math.floor((money / bucket) * (1 + 1e-9)));
     if (!(g >= 0)) return Infinity;
@@ -336,9 +336,7 @@ function* exactSteps(problem: Problem, settings: Settings, options: ExactOptions
     const sumAt = (j: number) => {
       let most = -Infinity;
       for (let t = 0; t < tables[j].length; t++) {
-        let value = prices[j][t] > 0 ? tables[j][t][cell] - prices[j][t] * money : tables[j][t][cell];
-        const units = unitPrices[j][t];
-        if (units !== null) for (let k = 0; k < K; k++) value -= units[k] * (types[k].count - label.used[k]);
+        const value = prices[j][t] > 0 ? tables[j][t][cell] - prices[j][t] * money : tables[j][t][cell];
         if (value > most) most = value;
       }
       return most;
@@ -878,8 +876,8 @@ export const exactSearcher: Searcher = createExactSearcher();
 
 /**
  * The exact searcher's use of the budget DP (objective time, any chain): a coarse run first (money
- * in DP_FIRST_BUCKETS buckets, at most DP_FIRST_SHARE of the time limit), whose tables bound the
- * labels; when the exact pass is still open at EXACT_FIRST_SHARE of the limit (long chains), runs
+ * in DP_FIRST_BUCKETS buckets, at most DP_FIRST_SHARE of the time limit); when it leads (its
+ * bound's relaxed placement keeps the counts), its tables bound the labels; when the exact pass is still open at EXACT_FIRST_SHARE of the limit (long chains), runs
  * with the all-reduce capped apart (money in DP_FINE_BUCKETS buckets) until DP_FINE_SHARE, and a
  * second pass for the rest.
  */

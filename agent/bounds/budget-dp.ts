@@ -33,8 +33,6 @@ export interface BudgetDpOptions {
   upperBound?: number;
   /** Money buckets (default 100; 0 when the budget is unlimited). */
   buckets?: number;
-  /** Lagrangian prices on the per-type unit counts where a program's placement breaks them (default true; see pricedSum). */
-  unitPrices?: boolean;
   /** Stages by sliding windows (default true; false: enumerated one by one, the reference the tests compare with). */
   windows?: boolean;
   /** Also price the money at its slope for every cap (default true; see pricedSum). */
@@ -68,8 +66,6 @@ export interface CompletionTables {
   /** Per cap, its tables (each a valid bound: the largest counts) and the price each paid per dollar per hour (take back price × the money left). */
   tables: Float64Array[][];
   prices: number[][];
-  /** Per cap and table, the price it charged per unit of each type (null: none): take back price × the units left. */
-  unitPrices: (Float64Array | null)[][];
   /** Buckets (0: no budget, one cell). */
   buckets: number;
   /** Dollars per hour of one bucket (Infinity without a budget). */
@@ -137,8 +133,6 @@ export const DEFAULT_BUCKETS = 200;
 /** Replica counts above this are grouped on a ladder (as in the exact searcher). */
 const DENSE = 256;
 const LADDER = 1.25;
-/** Subgradient steps on the per-type unit prices per cap (each one more program). */
-const UNIT_PRICE_ROUNDS = 3;
 /** Numbers in the sliding windows' queues at most (4 bytes each); beyond, stages are enumerated one by one. */
 const MAX_WINDOW_CELLS = 5e7;
 /** Dynamic programs of one run at most (each split of a box costs one). */
@@ -190,14 +184,7 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
   const chosenType = new Int32Array((L + 1) * stride * G1);
   const chosenN = new Float64Array((L + 1) * K * G1);
   const chosenEnd = new Int32Array((L + 1) * K * G1);
-  const kept: { cap: number; table: Float64Array; price: number; perUnit: Float64Array | null }[] = [];
-  /**
-   * A Lagrangian price per unit of each type (ms per unit) the next program charges: a placement
-   * that keeps within every type's count gets back at least Σ perUnit[k] × count[k], so the
-   * program's S minus that is still a bound. The DP itself only limits units per stage; this is
-   * what makes it feel the counts when the budget does not bind (no budget, or a loose one).
-   */
-  let perUnit = new Float64Array(K);
+  const kept: { cap: number; table: Float64Array; price: number }[] = [];
   const counts = Float64Array.from(types, (t) => t.count);
   let keepLeft = options.keepTables ?? 0;
 
@@ -282,7 +269,7 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
           if (separate ? W * fb <= x && allReduce <= y : W * fb + allReduce <= x) break;
         }
         last[pair] = e;
-        const paid = price * n * type.pricePerHour + perUnit[k] * n;
+        const paid = price * n * type.pricePerHour;
         const into = k * G1;
         const lead = work[base + i] / widest + slackWork / widest;
         const startAt = ((i + 1) * stride + k + 1) * G1;
@@ -363,7 +350,7 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
             const widest = n < DENSE ? n : Math.min(most, nextOnLadder(n, most) - 1);
             const c = costOf(n, k);
             if (c === Infinity) break;
-            const paid = price * n * type.pricePerHour + perUnit[k] * n;
+            const paid = price * n * type.pricePerHour;
             if (allReduceMs(n, paramBytes[i], type.bandwidthBytesPerS) > y && n > 1) break; // grows with n
             let forward = 0;
             let backward = 0;
@@ -415,12 +402,10 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
       }
     }
     if (!roundUp && keepLeft >= dist.length && !separate) {
-      kept.push({ cap: capX, table: dist.slice(), price, perUnit: perUnit.some((v) => v > 0) ? perUnit.slice() : null });
+      kept.push({ cap: capX, table: dist.slice(), price });
       keepLeft -= dist.length;
     }
-    let back = price > 0 ? price * budget : 0;
-    for (let k = 0; k < K; k++) if (perUnit[k] > 0) back += perUnit[k] * counts[k];
-    return back > 0 ? dist[G] - back : dist[G]; // (0, root, all buckets)
+    return price > 0 ? dist[G] - price * budget : dist[G]; // (0, root, all buckets)
   }
 
   /**
@@ -428,7 +413,6 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
    * program's least sum over the buckets near all of them (what a little less money costs).
    */
   function* pricedSum(capX: number, capY: number): Steps<number | null> {
-    perUnit = new Float64Array(K);
     const plain = yield* leastSum(capX, capY);
     if (plain === null || plain === Infinity) return plain;
     let best = plain;
@@ -444,36 +428,6 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
         best = Math.max(best, priced);
       }
     }
-    // Units: while the program's own placement takes more of a type than there are, raise that
-    // type's price by a subgradient step (Polyak's, towards 10% above the last value; halved when a
-    // step does not help) and solve again.
-    if (!(options.unitPrices ?? true)) return best;
-    let last = best;
-    let scale = 0.1;
-    for (let round = 0; round < UNIT_PRICE_ROUNDS; round++) {
-      const relaxed = lastPlacement();
-      if (!relaxed) break;
-      const over = new Float64Array(K);
-      for (const stage of relaxed) over[stage.type] += stage.replicas;
-      let norm = 0;
-      let slack = 0;
-      for (let k = 0; k < K; k++) {
-        over[k] -= counts[k];
-        if (over[k] > 0 || perUnit[k] > 0) norm += over[k] * over[k];
-        if (over[k] < 0) slack -= perUnit[k] * over[k];
-      }
-      if (norm === 0 || (slack === 0 && over.every((v) => v <= 0))) break; // the counts hold: nothing to gain
-      const step = (scale * Math.max(Math.abs(last), smallest)) / norm;
-      const next = Float64Array.from(perUnit, (v, k) => Math.max(0, v + step * over[k]));
-      perUnit = next;
-      const value = yield* leastSum(capX, capY, money);
-      if (value === null) break;
-      offer();
-      if (value > best) best = value;
-      else scale /= 2;
-      last = value;
-    }
-    perUnit = new Float64Array(K);
     return best;
   }
 
@@ -616,17 +570,15 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
   const result: BudgetDpBound = { bound: bound === Infinity ? Infinity : Math.max(0, bound * (1 - 1e-9)), programs, placement, placementStep, cap: least?.x1, countsHold };
   kept.sort((a, b) => a.cap - b.cap);
   if (kept.length > 0 && kept[kept.length - 1].cap === Infinity) {
-    const tables: CompletionTables = { caps: [], tables: [], prices: [], unitPrices: [], buckets: G, bucket };
-    for (const { cap, table, price, perUnit: units } of kept) {
+    const tables: CompletionTables = { caps: [], tables: [], prices: [], buckets: G, bucket };
+    for (const { cap, table, price } of kept) {
       if (tables.caps[tables.caps.length - 1] !== cap) {
         tables.caps.push(cap);
         tables.tables.push([]);
         tables.prices.push([]);
-        tables.unitPrices.push([]);
       }
       tables.tables[tables.tables.length - 1].push(table);
       tables.prices[tables.prices.length - 1].push(price);
-      tables.unitPrices[tables.unitPrices.length - 1].push(units);
     }
     result.tables = tables;
   }
