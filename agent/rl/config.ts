@@ -91,6 +91,18 @@ export interface ReinforceConfig extends Schedule {
   exactDecodeLayers: number;
   /** dp: share of a finite evaluation budget kept for the final decodes. */
   decodeShare: number;
+  /**
+   * dp, chains of at least this many layers: after the first update the
+   * policy stops drawing whole chains and re-draws windows of the best
+   * placement (a learned large-neighbourhood search: `sampleWindows` in
+   * agent/rl/actions.ts); the periodic exact decodes are off there (one costs
+   * a whole small budget on a long chain), the final ones stay.
+   */
+  lnsLayers: number;
+  /** Window mode: window length, as a share of the chain (at least 4 layers). */
+  lnsWindow: number;
+  /** Window mode: score calls one sample's provisioning may make (window samples and the first batch's). */
+  lnsScores: number;
 }
 
 export const DEFAULT_REINFORCE_CONFIG: ReinforceConfig = {
@@ -129,4 +141,7 @@ export const DEFAULT_REINFORCE_CONFIG: ReinforceConfig = {
   decodeBeam: 8,
   exactDecodeLayers: 150,
   decodeShare: 0.2,
+  lnsLayers: 200,
+  lnsWindow: 0.05,
+  lnsScores: 8,
 };
