@@ -18,10 +18,10 @@ test('every searcher, the agent and the exact solver included, stays within maxE
   }
 });
 
-test('reinforce-dp in window mode (long chains: window samples, final decodes) stays within maxEvaluations', async () => {
+test('reinforce-dp in window mode (opt-in: window samples, final decodes) stays within maxEvaluations', async () => {
   const problem = syntheticProblem({ layers: 30, types: 4, seed: 2 });
   const settings: Settings = { ...DEFAULT_SETTINGS, budget: 8 };
-  // lnsLayers lowered so that this 30-layer chain runs as a long one would.
+  // lnsLayers 20: this 30-layer chain runs in window mode.
   for (const maxEvaluations of [1, 7, 150, 2500, 12_000]) {
     const result = await reinforceSearcher({ decoder: 'dp', lnsLayers: 20 }).search(problem, settings, { seed: 1, maxEvaluations });
     assert.ok(result.evaluations <= maxEvaluations, `${result.evaluations} > ${maxEvaluations}`);

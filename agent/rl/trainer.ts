@@ -28,8 +28,8 @@
  * types it finds likeliest at each layer), then within a window of the types
  * the best uses; their labels count against the same evaluation budget.
  *
- * On chains of `lnsLayers` layers or more, `dp` changes the policy's role
- * (window mode, a learned large-neighbourhood search): after the first batch
+ * With `lnsLayers` set (off by default), on chains that long or longer `dp`
+ * changes the policy's role (window mode, a learned large-neighbourhood search): after the first batch
  * (whole chains, provisioning capped at `lnsScores` score calls, the best
  * `climbTop` given a full climb), every sample re-draws only a window of
  * `lnsWindow` × L layers of the best placement from the policy (the rest
@@ -313,7 +313,7 @@ export class ReinforceTrainer {
 
   /** dp on a chain of at least `lnsLayers` layers: window samples around the best placement (see `lnsLayers`). */
   private windowMode(): boolean {
-    return this.config.decoder === 'dp' && this.sim.layerCount >= this.config.lnsLayers;
+    return this.config.decoder === 'dp' && this.config.lnsLayers > 0 && this.sim.layerCount >= this.config.lnsLayers;
   }
 
   /** In window mode, once a feasible placement is known: the best placement and its row, the base of the window samples. */

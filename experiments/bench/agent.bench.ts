@@ -7,7 +7,7 @@
  *    (the exact searcher, run here), and the seconds to come within 1 %.
  * 2. Ablation at equal evaluations (exact labels counted) on synthetic chains
  *    (profiles/synthetic.ts): full (`reinforce-dp`), frozen (learning rate 0),
- *    uniform proposals (no policy), decode only (one batch, then exact decodes),
+ *    uniform proposals (no policy), window mode (opt-in), decode only (one batch, then exact decodes),
  *    policy alone (`reinforce`), and genetic, anneal, greedy and the exact
  *    searcher's incumbent (labels counted); then the same arms
  *    at equal wall time (the seconds full used). Ratio = objective / the best
@@ -79,6 +79,8 @@ const ARMS: Record<string, () => Searcher> = {
   full: () => reinforceSearcher({ decoder: 'dp' }),
   frozen: () => reinforceSearcher(withLearningRate({ ...DEFAULT_REINFORCE_CONFIG, decoder: 'dp' }, 0)),
   uniform: () => reinforceSearcher({ decoder: 'dp', uniformProposals: true }),
+  // reinforce-dp in window mode (opt-in, `lnsLayers`): the policy re-draws windows of the best placement.
+  window: () => reinforceSearcher({ decoder: 'dp', lnsLayers: 200 }),
   'decode-only': () => decodeOnly(),
   'policy-alone': () => reinforceSearcher({ decoder: 'none' }),
   genetic: () => searcherByName('genetic'),
@@ -204,7 +206,7 @@ function markdown(policy: PolicyAloneRow[], abl: AblationRow[], metas: Array<Rec
         lines.push(`| ${name} | ${budget} | ${cells.join(' | ')} |`);
       }
     }
-    lines.push('', 'full = `reinforce-dp`; frozen = the same with `--learning-rate 0`; uniform = uniform proposals instead of the policy; decode-only = one batch of the fresh policy, then exact decodes only; policy-alone = `reinforce`; exact = the exact searcher cut by the same cap (its labels are its evaluations; at equal time it runs with the time limit alone, so from 200 layers it starts with the budget DP, whose work is not counted in evaluations).', '');
+    lines.push('', 'full = `reinforce-dp`; frozen = the same with `--learning-rate 0`; uniform = uniform proposals instead of the policy; window = `reinforce-dp` in window mode (`lnsLayers` 200: after one batch the policy re-draws windows of 5 % of the best placement; opt-in); decode-only = one batch of the fresh policy, then exact decodes only; policy-alone = `reinforce`; exact = the exact searcher cut by the same cap (its labels are its evaluations; at equal time it runs with the time limit alone, so from 200 layers it starts with the budget DP, whose work is not counted in evaluations).', '');
   }
   return lines.join('\n');
 }
