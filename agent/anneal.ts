@@ -19,6 +19,7 @@ import { Simulator } from '../env/simulate.js';
 import { provisionInPlace } from './provision.js';
 import type { SearchOptions, SearchResult, Searcher } from './searcher.js';
 import { SearchTracker, heuristicStarts, runnableTypes } from './tracker.js';
+import { candidatesWithinBudget, offerRow } from './batch-scoring.js';
 
 export interface AnnealConfig {
   /** Evaluation budget when the options give neither `maxEvaluations` nor `timeLimitS`. */
@@ -79,25 +80,30 @@ export function annealSearcher(overrides: Partial<AnnealConfig> = {}): Searcher 
       const tracker = new SearchTracker('anneal', options, config.defaultMaxEvaluations);
       const runnable = runnableTypes(sim);
       const L = sim.layerCount;
-      const energyOf = () => {
-        const objective = sim.objectiveValue;
+      const energyOf = (objective = sim.objectiveValue, violation = sim.violation) => {
         const base = objective > 0 && Number.isFinite(objective) ? Math.log(objective) : 0;
-        return base + config.violationPenalty * sim.violation;
+        return base + config.violationPenalty * violation;
       };
 
-      // Start from the lowest-energy heuristic start.
+      // Start from the lowest-energy heuristic start (scored in one scoreBatch call, counted and
+      // offered one by one). The chain itself is sequential: each step scores the state it proposes.
       const state = new Int32Array(L);
       const lowest = new Int32Array(L);
       let energy = Infinity;
-      for (const start of heuristicStarts(sim, runnable)) {
-        if (tracker.exhausted()) break;
-        sim.scoreAssignment(start);
+      const starts = heuristicStarts(sim, runnable);
+      const startRows = new Int32Array(starts.length * L);
+      starts.forEach((start, i) => startRows.set(start, i * L));
+      const startObjectives = new Float64Array(starts.length);
+      const startViolations = new Float64Array(starts.length);
+      const scored = candidatesWithinBudget(tracker, 0, starts.length);
+      sim.scoreBatch(startRows, scored, startObjectives, startViolations);
+      for (let i = 0; i < scored; i++) {
         tracker.count(1);
-        tracker.offer(sim);
-        const e = energyOf();
+        offerRow(tracker, sim, startRows, i, startObjectives[i], startViolations[i]);
+        const e = energyOf(startObjectives[i], startViolations[i]);
         if (e < energy || energy === Infinity) {
           energy = e;
-          state.set(start);
+          state.set(starts[i]);
         }
       }
       lowest.set(state);

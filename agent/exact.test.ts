@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import seedrandom from 'seedrandom';
 import { allPlacements, bruteForce } from './brute-force.js';
-import { randomSmallProblem } from './small-problems.fixture.js';
+import { hardSmallProblem, randomSmallProblem } from './small-problems.fixture.js';
+import { budgetDpBound } from './bounds/budget-dp.js';
 import { exactSearcher, smallestFeasibleConstraint, solveExact } from './exact.js';
 import { Simulator } from '../env/simulate.js';
 import type { Problem, Settings } from '../env/problem.js';
@@ -279,4 +280,45 @@ test('the exact lower bound is never above the brute-force optimum, also when cu
       if (timeLimitS === undefined) assert.equal(exact.lowerBound, exact.value);
     }
   }
+});
+
+test('exact bounding its labels with the budget DP tables (coarse and fine money) matches brute force (objective time, zero times, ties)', async () => {
+  let feasible = 0;
+  let pruned = 0;
+  for (let seed = 1; seed <= 300; seed++) {
+    const problem = hardSmallProblem(seed, 'completion');
+    const rng = seedrandom.alea(`completion-settings-${seed}`);
+    const total = problem.types.reduce((sum, t) => sum + t.count * t.pricePerHour, 0);
+    const settings: Settings = { microBatches: 1 + Math.floor(rng() * 8), objective: 'time', budget: rng() < 0.2 ? Infinity : rng() * total, deadline: Infinity };
+    const brute = bruteForce(problem, settings);
+    if (brute.best !== null) feasible++;
+    // One bucket is the coarsest money (every stage's price rounds down to 0 or 1 bucket): rounding at its worst.
+    for (const buckets of [1, 3, 100]) {
+      const { tables } = budgetDpBound(problem, settings, { buckets, keepTables: 1e6 });
+      assert.ok(tables !== undefined && tables.caps[tables.caps.length - 1] === Infinity, `seed ${seed}: no tables`);
+      const plain = solveExact(problem, settings);
+      const exact = solveExact(problem, settings, { completion: tables });
+      if (exact.labels < plain.labels) pruned++;
+      if (brute.best === null) {
+        assert.equal(exact.placement, null, `seed ${seed}: a placement where none is feasible`);
+        continue;
+      }
+      assert.ok(exact.complete && Math.abs(exact.value - brute.bestObjective) <= 1e-12 * brute.bestObjective,
+        `seed ${seed}, ${buckets} buckets: exact ${exact.value} vs brute force ${brute.bestObjective}`);
+      assert.ok(exact.rootBound <= brute.bestObjective * (1 + 1e-12));
+    }
+    // The searcher as \`solve --method exact\` runs it (budget DP first, its placement, its tables, its bound).
+    if (seed % 3 === 0) {
+      const result = await exactSearcher.search(problem, settings, { seed: 1 });
+      assert.equal(result.feasible, brute.best !== null, `seed ${seed}: searcher feasibility`);
+      if (brute.best !== null) {
+        assert.ok(Math.abs(result.objective - brute.bestObjective) <= 1e-12 * brute.bestObjective, `seed ${seed}: searcher ${result.objective} vs ${brute.bestObjective}`);
+        assert.equal(result.provenOptimal, true);
+        assert.ok((result.lowerBound ?? 0) <= brute.bestObjective * (1 + 1e-12));
+      }
+    }
+  }
+  // Proves little unless both outcomes occur and the tables do prune.
+  assert.ok(feasible > 100 && feasible < 300, `feasible in ${feasible} of 300`);
+  assert.ok(pruned > 20, `the tables pruned in ${pruned} of 900 searches`);
 });

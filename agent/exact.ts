@@ -16,14 +16,17 @@
  * numbers are the simulator's, bit for bit.
  *
  * A first pass with a narrow beam finds a good incumbent quickly; the exact
- * pass then prunes against it.
+ * pass then prunes against it. For the time objective the budget DP
+ * (agent/bounds/budget-dp.ts) runs first instead: its placement is the
+ * incumbent and its tables bound every label's completion with the money it
+ * has left (completionStep), which is what proves chains of hundreds of layers.
  */
 import { Simulator } from '../env/simulate.js';
 import { allReduceMs, layerMemoryBytes, linkMs } from '../env/stage-cost.js';
 import type { Placement, Problem, Settings } from '../env/problem.js';
 import type { SearchOptions, SearchResult, Searcher, TracePoint } from './searcher.js';
 import { runAsync, runSync, type Steps, YIELD_EVERY_MS } from './exact/steps.js';
-import { budgetDpScheduleSteps } from './bounds/budget-dp.js';
+import { budgetDpBoundSteps, budgetDpScheduleSteps, type CompletionTables } from './bounds/budget-dp.js';
 
 const MS_PER_HOUR = 3_600_000;
 
@@ -53,6 +56,11 @@ export interface ExactOptions {
   relaxation?: boolean;
   /** Share of the time limit the relaxation's tables may take before the labels (default 0.25). */
   relaxationShare?: number;
+  /**
+   * The budget DP's tables (agent/bounds/budget-dp.ts) for this problem and these settings: a
+   * bound on every completion of a label that keeps the budget as a resource (goal time only).
+   */
+  completion?: CompletionTables;
 }
 
 /**
@@ -309,11 +317,51 @@ function* exactSteps(problem: Problem, settings: Settings, options: ExactOptions
     return (label.sumMs + bound) * (1 - 1e-11);
   }
 
+  // The budget DP's tables bound the time of completions that stay within the budget.
+  const completion = goal === 'time' && constrained && settings.objective === 'time' ? options.completion ?? null : null;
+  /**
+   * A lower bound on the step of every completion of `label` within the budget: a completion whose
+   * largest stage term q lies in (caps[j − 1], caps[j]] sums at least tables[j] at the buckets the
+   * money left allows, and has (M − 1)(F + B) + A ≥ max(caps[j − 1], the label's own).
+   */
+  function completionStep(label: Label, next: number): number {
+    if (completion === null) return 0;
+    const { caps, tables, prices, buckets: G, bucket } = completion;
+    const money = budget - label.price;
+    const g = G === 0 ? 0 : Math.min(G, Math.floor((money / bucket) * (1 + 1e-9)));
+    if (!(g >= 0)) return Infinity;
+    const cell = (next * (K + 1) + label.lastType + 1) * (G + 1) + g;
+    const own = (M - 1) * (label.maxForward + label.maxBackward) + label.maxAllReduce;
+    // The least sum any completion within the money left can have (with a price: minus what it gets back).
+    const sumAt = (j: number) => {
+      let most = -Infinity;
+      for (let t = 0; t < tables[j].length; t++) {
+        const value = prices[j][t] > 0 ? tables[j][t][cell] - prices[j][t] * money : tables[j][t][cell];
+        if (value > most) most = value;
+      }
+      return most;
+    };
+    const least = sumAt(caps.length - 1); // no cap: no completion sums less
+    let best = Infinity;
+    let floor = 0;
+    for (let j = 0; j < caps.length; j++) {
+      const atLeast = floor > own ? floor : own;
+      if (atLeast + least >= best) break;
+      const value = sumAt(j) + atLeast;
+      if (value < best) best = value;
+      floor = caps[j];
+    }
+    // The DP sums in another order than the simulator: keep a hair below.
+    return (label.sumMs + Math.max(0, best)) * (1 - 1e-9);
+  }
+
   const GRID = 24;
   /** A lower bound on the goal over every completion of `label` (which ends before layer `next`). */
   function lowerBound(label: Label, next: number): number {
     if (next === L) return valueOf(label.price, stepOf(label));
     if (goal === 'price') return label.price + cheapestPrice;
+    const dpBound = completionStep(label, next);
+    if (dpBound >= incumbent) return dpBound;
     let least = Infinity; // the cheapest unit that can still run layer `next`
     let most = 0; // every free unit
     for (let k = 0; k < K; k++) {
@@ -327,7 +375,8 @@ function* exactSteps(problem: Problem, settings: Settings, options: ExactOptions
     prepareRelaxed(label, next);
     const fastest = stepBound(label, next, top);
     if (fastest > deadline) return Infinity;
-    if (goal === 'time' || least === top) return valueOf(label.price + least, fastest);
+    if (goal === 'time') return fastest > dpBound ? fastest : dpBound;
+    if (least === top) return valueOf(label.price + least, fastest);
     // cost: the completion spends some m in [least, top] more per hour; price grows with m, the step shrinks.
     // Over m in [m_i, m_i+1]: cost ≥ (price + m_i) × step bound at m_i+1. Intervals are tried from the
     // cheapest; once one is below the incumbent (the label survives anyway), the rest are bounded below
@@ -704,7 +753,7 @@ interface WarmStart { placement: Placement | null; value: number; labels: number
 
 function* warmStartSteps(
   problem: Problem, settings: Settings, config: ExactConfig, timeLimitS: number | undefined,
-  goalOptions: Pick<ExactOptions, 'goal' | 'constrained' | 'signal' | 'maxLabels'>,
+  goalOptions: Pick<ExactOptions, 'goal' | 'constrained' | 'signal' | 'maxLabels' | 'completion'>,
 ): Steps<WarmStart> {
   const maxLabels = goalOptions.maxLabels ?? Infinity;
   const started = performance.now();
@@ -740,43 +789,70 @@ export function createExactSearcher(config: Partial<ExactConfig> = {}): Searcher
 function* exactSearchSteps(problem: Problem, settings: Settings, options: SearchOptions, config: ExactConfig): Steps<SearchResult> {
   const started = performance.now();
   const elapsed = () => (performance.now() - started) / 1000;
-  const left = () => (options.timeLimitS !== undefined ? Math.max(0, options.timeLimitS - elapsed()) : undefined);
+  const limitS = options.timeLimitS;
+  const left = () => (limitS !== undefined ? Math.max(0, limitS - elapsed()) : undefined);
+  /** Seconds left until `share` of the time limit has passed (undefined: no limit). */
+  const until = (share: number) => (limitS !== undefined ? Math.max(0, limitS * share - elapsed()) : undefined);
+  const at = (share: number) => (limitS !== undefined ? started + limitS * share * 1000 : Infinity);
   const trace: TracePoint[] = [];
   const { signal } = options;
-  // The warm start may use half the time limit at most; its labels and the DP's count against maxEvaluations.
+  // The warm start may use half the time limit at most; its labels count against maxEvaluations.
   const maxLabels = options.maxEvaluations ?? Infinity;
-  // Long chains (objective time): the budget DP first, for a bound and a placement to start from.
-  const dp = settings.objective === 'time' && problem.layers.length >= BUDGET_DP_MIN_LAYERS && maxLabels === Infinity
-    ? yield* budgetDpScheduleSteps(problem, settings, {
-      deadlineAt: options.timeLimitS !== undefined ? started + options.timeLimitS * 1000 * BUDGET_DP_SHARE : Infinity, signal,
-    })
+  // Objective time: the budget DP first (a coarse run), for a bound, a placement to start from and
+  // its tables, which bound every label's completion in the searches below. Its programs are not
+  // labels, so it is left out under an evaluation budget.
+  const useDp = settings.objective === 'time' && maxLabels === Infinity;
+  let dp = useDp
+    ? yield* budgetDpBoundSteps(problem, settings, { buckets: DP_FIRST_BUCKETS, keepTables: DP_KEEP_TABLES, deadlineAt: at(DP_FIRST_SHARE), signal })
     : null;
+  let dpBound = dp?.bound ?? 0;
   if (dp?.placement) trace.push({ evaluations: 0, seconds: elapsed(), bestObjective: dp.placementStep });
-  const warmLimit = options.timeLimitS !== undefined ? Math.max(0, options.timeLimitS / 2 - elapsed()) : undefined;
-  const warm = yield* warmStartSteps(problem, settings, config, warmLimit, { signal, maxLabels });
+  // Beam passes for a first incumbent, unless the DP has one (its tables then prune more than any beam finds).
+  const warm = dp?.placement && dp.tables
+    ? { placement: null, value: Infinity, labels: 0 }
+    : yield* warmStartSteps(problem, settings, config, until(0.5), { signal, maxLabels, completion: dp?.tables });
   if (dp?.placement && dp.placementStep < warm.value) [warm.placement, warm.value] = [dp.placement, dp.placementStep];
   let labels = warm.labels;
   if (warm.placement) trace.push({ evaluations: labels, seconds: elapsed(), bestObjective: warm.value });
-  const exact = yield* exactSteps(problem, settings, {
-    upperBound: reFind(warm.value),
-    timeLimitS: left(),
+  let best = { placement: warm.placement, value: warm.value };
+  // The exact pass; when the clock cuts it (long chains), finer money for the DP and a second pass.
+  let exact = yield* exactSteps(problem, settings, {
+    upperBound: reFind(best.value),
+    timeLimitS: useDp && dp?.tables ? until(EXACT_FIRST_SHARE) : left(),
     maxLabels: maxLabels - labels,
     onProgress: options.onProgress,
     signal,
+    completion: dp?.tables,
+    // The DP's tables bound the labels better than the relaxation's, at no further cost.
+    relaxation: dp?.tables ? false : undefined,
   });
   labels += exact.labels;
-  const chosen = exact.placement ?? warm.placement;
-  if (exact.placement) trace.push({ evaluations: labels, seconds: elapsed(), bestObjective: exact.value });
-  // The exact pass was pruned by reFind(warm value), a hair above it: its bound holds up to that hair.
-  let lowerBound = exact.lowerBound === undefined ? undefined : Math.min(exact.lowerBound, exact.placement ? exact.value : warm.value);
+  if (exact.placement && exact.value < best.value) best = { placement: exact.placement, value: exact.value };
+  // Bounds from a pass hold up to the hair reFind adds above the value it was given.
+  let lowerBound = exact.lowerBound === undefined ? undefined : Math.min(exact.lowerBound, best.value);
+  if (!exact.complete && useDp && (left() ?? 0) > 0 && !signal?.aborted) {
+    // The pass was cut (long chains): the rest of the time to the DP with the stage term and the
+    // all-reduce capped apart (tighter, more programs), for the bound and for placements.
+    const fine = yield* budgetDpScheduleSteps(problem, settings, {
+      runs: DP_FINE_BUCKETS, separateAllReduce: true, upperBound: best.value, deadlineAt: at(1), signal,
+    });
+    dpBound = Math.max(dpBound, fine.bound);
+    if (fine.placement && fine.placementStep < best.value) {
+      best = { placement: fine.placement, value: fine.placementStep };
+      trace.push({ evaluations: labels, seconds: elapsed(), bestObjective: best.value });
+    }
+  }
+  const chosen = best.placement;
+  if (exact.placement) trace.push({ evaluations: labels, seconds: elapsed(), bestObjective: best.value });
   // The budget DP's bound holds whatever cut the search; it cannot exceed a feasible value.
-  if (dp !== null && dp.bound > (lowerBound ?? 0)) lowerBound = Math.min(dp.bound, exact.placement ? exact.value : warm.value);
+  if (dpBound > (lowerBound ?? 0)) lowerBound = Math.min(dpBound, best.value);
+  const provenOptimal = exact.complete || (lowerBound !== undefined && lowerBound >= best.value);
   if (chosen) {
     const sim = new Simulator(problem, settings);
     const objective = sim.scorePlacement(chosen);
     return {
       method: 'exact', placement: chosen, objective, feasible: sim.feasible, evaluations: labels,
-      seconds: elapsed(), trace, provenOptimal: exact.complete, lowerBound,
+      seconds: elapsed(), trace, provenOptimal, lowerBound,
     };
   }
   // Nothing satisfies the constraints: hand back the least violating placement we can name
@@ -793,12 +869,17 @@ function* exactSearchSteps(problem: Problem, settings: Settings, options: Search
 export const exactSearcher: Searcher = createExactSearcher();
 
 /**
- * Chains this long or longer (objective time) start with the budget DP (agent/bounds/budget-dp.ts):
- * the exact search proves shorter ones by itself; on longer ones the DP's placement is the better
- * incumbent and its bound the certificate. It may take this share of the time limit.
+ * The exact searcher's use of the budget DP (objective time, any chain): a coarse run first (money
+ * in DP_FIRST_BUCKETS buckets, at most DP_FIRST_SHARE of the time limit), whose tables bound the
+ * labels; when the exact pass is still open at EXACT_FIRST_SHARE of the limit (long chains), the
+ * rest of the time goes to runs with the all-reduce capped apart, money in DP_FINE_BUCKETS buckets.
  */
-export const BUDGET_DP_MIN_LAYERS = 200;
-const BUDGET_DP_SHARE = 0.3;
+const DP_FIRST_BUCKETS = 100;
+const DP_FIRST_SHARE = 0.3;
+const EXACT_FIRST_SHARE = 0.4;
+const DP_FINE_BUCKETS = [100, 400];
+/** Numbers of the DP tables kept for the searches (8 bytes each: 160 MB). */
+const DP_KEEP_TABLES = 2e7;
 
 /** How long the helpers below may search for the loosest workable constraint. */
 const RELAXED_TIME_LIMIT_S = 30;

@@ -24,6 +24,7 @@ import { Simulator } from '../env/simulate.js';
 import { provisionInPlace } from './provision.js';
 import type { SearchOptions, SearchResult, Searcher } from './searcher.js';
 import { SearchTracker, beats, heuristicStarts, runnableTypes } from './tracker.js';
+import { candidatesWithinBudget, offerRow } from './batch-scoring.js';
 
 export interface GeneticConfig {
   /** Evaluation budget when the options give neither `maxEvaluations` nor `timeLimitS`. */
@@ -109,19 +110,36 @@ export function geneticSearcher(overrides: Partial<GeneticConfig> = {}): Searche
       const order = Array.from({ length: P }, (_, i) => i);
       const ranks = (i: number, j: number) =>
         beats(feasible[i] === 1, violation[i], objective[i], feasible[j] === 1, violation[j], objective[j]);
-      /** Scores scheme i of `pop` into the given fitness arrays; false when the budget is spent. */
+      /** Provisioned fitness: scores scheme i of `pop` into the given fitness arrays; false when the budget is spent. */
       const assess = (pop: Int32Array, i: number, f: Uint8Array, v: Float64Array, o: Float64Array): boolean => {
         if (tracker.wrapUp(reserve)) return false;
-        const scheme = pop.subarray(i * L, i * L + L);
-        let used = 1;
-        if (config.provisionFitness) used = provisionInPlace(sim, scheme, tracker.remaining);
-        else sim.scoreAssignment(scheme);
+        const used = provisionInPlace(sim, pop.subarray(i * L, i * L + L), tracker.remaining);
         tracker.count(used, { 'genetic/generation': generation });
         tracker.offer(sim);
         f[i] = sim.feasible ? 1 : 0;
         v[i] = sim.violation;
         o[i] = sim.objectiveValue;
         return true;
+      };
+
+      // Short-form fitness: a population's new schemes scored in one scoreBatch call, then counted and
+      // offered one by one, as `assess` would have (the same numbers, the same budget stop).
+      const batchObjectives = new Float64Array(P);
+      const batchViolations = new Float64Array(P);
+      /** Scores schemes from..from+count-1 of `pop` (short form); returns how many the budget allowed. */
+      const assessBatch = (pop: Int32Array, from: number, count: number, f: Uint8Array, v: Float64Array, o: Float64Array): number => {
+        const n = candidatesWithinBudget(tracker, reserve, count);
+        if (n === 0) return 0;
+        const rows = pop.subarray(from * L, (from + n) * L);
+        sim.scoreBatch(rows, n, batchObjectives, batchViolations);
+        for (let j = 0; j < n; j++) {
+          tracker.count(1, { 'genetic/generation': generation });
+          offerRow(tracker, sim, rows, j, batchObjectives[j], batchViolations[j]);
+          f[from + j] = batchViolations[j] === 0 ? 1 : 0;
+          v[from + j] = batchViolations[j];
+          o[from + j] = batchObjectives[j];
+        }
+        return n;
       };
 
       const seeds = config.heuristicSeeds ? heuristicStarts(sim, runnable).slice(0, P) : [];
@@ -133,7 +151,8 @@ export function geneticSearcher(overrides: Partial<GeneticConfig> = {}): Searche
         else randomRuns(scheme, 1 + Math.floor(rng() * maxRuns), runnable, rng);
       }
       let assessed = 0;
-      while (assessed < P && assess(genes, assessed, feasible, violation, objective)) assessed++;
+      if (config.provisionFitness) while (assessed < P && assess(genes, assessed, feasible, violation, objective)) assessed++;
+      else assessed = assessBatch(genes, 0, P, feasible, violation, objective);
 
       const provisioned = new Int32Array(L).fill(-1);
       const provisionBest = () => {
@@ -164,8 +183,7 @@ export function geneticSearcher(overrides: Partial<GeneticConfig> = {}): Searche
           nextViolation[e] = violation[order[e]];
           nextObjective[e] = objective[order[e]];
         }
-        let born = elites;
-        for (; born < P; born++) {
+        const breed = (born: number) => {
           const child = next.subarray(born * L, born * L + L);
           const mother = tournament();
           child.set(genes.subarray(mother * L, mother * L + L));
@@ -175,7 +193,18 @@ export function geneticSearcher(overrides: Partial<GeneticConfig> = {}): Searche
           }
           for (let l = 0; l < L; l++) if (rng() < mutationRate) child[l] = randomType(l);
           if (rng() < config.segmentMutationRate) recolourSegment(child, runnable, rng);
-          if (!assess(next, born, nextFeasible, nextViolation, nextObjective)) break;
+        };
+        let born = elites;
+        if (config.provisionFitness) {
+          for (; born < P; born++) {
+            breed(born);
+            if (!assess(next, born, nextFeasible, nextViolation, nextObjective)) break;
+          }
+        } else {
+          // Breeding reads the last generation only, so the children can all be bred before any is
+          // scored (past a budget stop, the search draws nothing more at random).
+          for (let c = elites; c < P; c++) breed(c);
+          born += assessBatch(next, elites, P - elites, nextFeasible, nextViolation, nextObjective);
         }
         if (born < P) break; // budget spent mid-generation: the last full population stays
         [genes, next] = [next, genes];

@@ -18,6 +18,10 @@ import { Simulator } from '../env/simulate.js';
 import { provisionInPlace } from './provision.js';
 import type { SearchOptions, SearchResult, Searcher } from './searcher.js';
 import { SearchTracker, beats, heuristicStarts, runnableTypes } from './tracker.js';
+import { candidatesWithinBudget, offerRow } from './batch-scoring.js';
+
+/** Candidates screened per scoreBatch call. */
+const SCREEN_BATCH = 256;
 
 export interface GreedyConfig {
   /** Evaluation budget when the options give neither `maxEvaluations` nor `timeLimitS`. */
@@ -73,49 +77,58 @@ export function greedySearcher(overrides: Partial<GreedyConfig> = {}): Searcher 
 
       const shortlist: Move[] = [];
       const screening = Number.isFinite(config.shortlist);
+      // Screening scores candidates in their short form, SCREEN_BATCH per scoreBatch call; they are
+      // counted, offered and ranked one by one in order, as one call per candidate would.
+      const moves: Move[] = [];
+      const rows = screening ? new Int32Array(SCREEN_BATCH * L) : new Int32Array(0);
+      const objectives = new Float64Array(SCREEN_BATCH);
+      const violations = new Float64Array(SCREEN_BATCH);
       let iterations = 0;
+      const screen = (from: number, to: number): boolean => {
+        const n = candidatesWithinBudget(tracker, 0, to - from);
+        for (let i = 0; i < n; i++) {
+          const { first, last, type } = moves[from + i];
+          const row = rows.subarray(i * L, (i + 1) * L);
+          row.set(current);
+          for (let l = first; l <= last; l++) row[l] = type;
+        }
+        if (n > 0) sim.scoreBatch(rows, n, objectives, violations);
+        for (let i = 0; i < n; i++) {
+          tracker.count(1, { 'greedy/iterations': iterations });
+          offerRow(tracker, sim, rows, i, objectives[i], violations[i]);
+          insertShortlist(shortlist, config.shortlist, { ...moves[from + i], feasible: violations[i] === 0, violation: violations[i], objective: objectives[i] });
+        }
+        return n === to - from;
+      };
       while (!tracker.exhausted()) {
         iterations++;
         shortlist.length = 0;
+        moves.length = 0;
         const consider = (first: number, last: number, type: number) => {
-          if (!screening) {
-            shortlist.push({ first, last, type, feasible: false, violation: Infinity, objective: NaN });
-            return;
-          }
-          const old = current[first];
-          for (let l = first; l <= last; l++) current[l] = type;
-          sim.scoreAssignment(current);
-          tracker.count(1, { 'greedy/iterations': iterations });
-          tracker.offer(sim);
-          for (let l = first; l <= last; l++) current[l] = old;
-          insertShortlist(shortlist, config.shortlist, {
-            first,
-            last,
-            type,
-            feasible: sim.feasible,
-            violation: sim.violation,
-            objective: sim.objectiveValue,
-          });
+          moves.push({ first, last, type, feasible: false, violation: Infinity, objective: NaN });
         };
         // Single layers, then whole runs (a run of one layer is already a single-layer move).
-        screen: for (let l = 0; l < L; l++) {
-          for (const k of runnable[l]) {
-            if (k === current[l]) continue;
-            if (tracker.exhausted()) break screen;
-            consider(l, l, k);
-          }
+        for (let l = 0; l < L; l++) {
+          for (const k of runnable[l]) if (k !== current[l]) consider(l, l, k);
         }
-        for (let first = 0; first < L && !tracker.exhausted(); ) {
+        for (let first = 0; first < L; ) {
           let last = first;
           while (last + 1 < L && current[last + 1] === current[first]) last++;
           if (last > first) {
             for (const k of runnable[first]) {
               if (k === current[first] || !runsAll(runnable, first, last, k)) continue;
-              if (tracker.exhausted()) break;
               consider(first, last, k);
             }
           }
           first = last + 1;
+        }
+        if (screening) {
+          for (let from = 0; from < moves.length; from += SCREEN_BATCH) {
+            if (!screen(from, Math.min(moves.length, from + SCREEN_BATCH))) break;
+          }
+        } else {
+          // Every candidate is provisioned below, as many as the budget allows.
+          shortlist.push(...moves);
         }
 
         // Provision the shortlist; take the best if it beats the current placement.

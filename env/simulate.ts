@@ -11,10 +11,13 @@
  * the bound exceeds 1e-10 of the step, or when a constraint is that close to
  * binding, so fast and layer-order scores agree to 1e-10 relative and on
  * feasibility. `scorePlacement` and `evaluate` (the report and placement.json)
- * use the layer-order path itself.
+ * use the layer-order path itself. `scoreBatch` runs the assignment form's fast
+ * path for many assignments per call in a WebAssembly kernel (env/kernel/),
+ * with the same operations in the same order: bit for bit scoreAssignment's numbers.
  */
 import type { Placement, Problem, Settings } from './problem.js';
 import { allReduceMs, layerMemoryBytes, linkMs } from './stage-cost.js';
+import { AssignmentKernel, type KernelTables } from './kernel/assignment-kernel.js';
 
 const MS_PER_HOUR = 3_600_000;
 
@@ -203,15 +206,86 @@ export class Simulator {
   /**
    * Scores `count` assignments stored row after row in `assignments` (count × layerCount types):
    * objectives[i] gets the objective of row i (NaN when a layer cannot run on its type) and
-   * violations[i] its violation (0 exactly when feasible). One call per batch, no allocation.
-   * The simulator's other fields describe the last row afterwards.
+   * violations[i] its violation (0 exactly when feasible): bit for bit what scoreAssignment gives row
+   * by row. The rows are scored by the WebAssembly kernel (env/kernel/assignment-kernel.wat) a window
+   * at a time; rows it cannot decide (too close to a limit or to rounding) are recomputed here in layer
+   * order, as scoreAssignment would. The simulator's other fields describe the last row afterwards
+   * (it is scored once more in JavaScript to fill the stage arrays).
    */
   scoreBatch(assignments: Int32Array, count: number, objectives: Float64Array, violations: Float64Array): void {
+    if (count >= 2 && !this.layerOrderOnly && this.kernel === undefined) this.kernel = AssignmentKernel.create(this.kernelTables());
+    const kernel = this.kernel;
+    if (count < 2 || this.layerOrderOnly || !kernel) {
+      this.scoreBatchInJs(assignments, count, objectives, violations);
+      return;
+    }
+    const L = this.layerCount;
+    const W = kernel.windowRows;
+    let lastInJs = false;
+    // Window by window: copy the rows in, score them there, copy the results out.
+    for (let start = 0; start < count; start += W) {
+      const n = Math.min(W, count - start);
+      kernel.rows.set(assignments.subarray(start * L, (start + n) * L));
+      kernel.scoreWindow(n);
+      objectives.set(kernel.objectives.subarray(0, n), start);
+      violations.set(kernel.violations.subarray(0, n), start);
+      const { recompute } = kernel;
+      for (let i = 0; i < n; i++) {
+        if (recompute[i] === 0) continue;
+        // Too close to call from prefix sums: scoreRow recomputes it in layer order.
+        objectives[start + i] = this.scoreRow(assignments, (start + i) * L);
+        violations[start + i] = this.violation;
+        lastInJs = start + i === count - 1;
+      }
+    }
+    // The stage arrays and results describe the last row, as the one-call-per-row path leaves them.
+    if (!lastInJs) this.scoreRow(assignments, (count - 1) * L);
+  }
+
+  /** scoreBatch without the WebAssembly kernel: scoreAssignment row by row (the reference the kernel is tested and benchmarked against). */
+  scoreBatchInJs(assignments: Int32Array, count: number, objectives: Float64Array, violations: Float64Array): void {
     const L = this.layerCount;
     for (let i = 0; i < count; i++) {
       objectives[i] = this.scoreRow(assignments, i * L);
       violations[i] = this.violation;
     }
+  }
+
+  /** The WebAssembly kernel of scoreBatch, made on its first use (most simulators never batch); null when it does not take the problem. */
+  private kernel: AssignmentKernel | null | undefined = undefined;
+
+  /**
+   * Makes scoreBatch use this build of the kernel (the benchmark's ablations: a build of
+   * assignment-kernel.wat with a part left out). Returns false when the kernel does not take the problem.
+   */
+  useKernelModule(module: WebAssembly.Module): boolean {
+    this.kernel = this.layerOrderOnly ? null : AssignmentKernel.create(this.kernelTables(), module);
+    return this.kernel !== null;
+  }
+
+  private kernelTables(): KernelTables {
+    return {
+      layerCount: this.layerCount,
+      typeCount: this.typeCount,
+      prefixForward: this.prefixForward,
+      prefixBackward: this.prefixBackward,
+      prefixUnrunnable: this.prefixUnrunnable,
+      prefixMemory: this.prefixMemory,
+      linkActivation: this.linkActivation,
+      minBandwidth: this.minBandwidth,
+      price: this.price,
+      memoryLow: this.memoryLow,
+      memoryHigh: this.memoryHigh,
+      memory: this.memory,
+      count: this.count,
+      microBatches: this.microBatches,
+      maxTermsError: this.maxTermsError,
+      prefixRounding: PREFIX_ROUNDING,
+      fastTolerance: FAST_TOLERANCE,
+      costObjective: this.costObjective,
+      budget: this.budget,
+      deadline: this.deadline,
+    };
   }
 
   /** Scores a placement in layer order, the model's own arithmetic (what reports and placement.json use). */

@@ -5,46 +5,36 @@
  * For each cell (layers × types) of experiments/results/scaling.json, the
  * exact searcher runs with a time limit of S seconds (default 60, what
  * `placer solve --method exact --time-limit 60` does) and gives its placement
- * and its proven lower bound (from 200 layers on, the budget DP's among them:
+ * and its proven lower bound (the budget DP's among them:
  * agent/bounds/budget-dp.ts); the load bound (agent/load-bound.ts) is tried
  * too and the larger kept. Every method's recorded step time in the sweep is
  * then set against that bound: gap = (step − bound) / step, the most its
  * answer can be above the optimum. `--extra LxK` adds synthetic cells of the
- * same kind (budget at the sweep's position) that the sweep does not have.
+ * same kind (budget at the sweep's position) that the sweep does not have
+ * (default: 120x4, the issue's "120 layers × 4 types proven in 2 s").
  *
- * Writes experiments/results/scaling-bounds.json and .md.
+ * Writes experiments/results/scaling-bounds.json and .md, the gap table into
+ * scaling.md (and so experiments/results/README.md) and into the project
+ * README (between the gaps markers), unless --only is given.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../env/bundled.js';
 import { writeFileAtomic, writeJsonAtomic } from '../env/atomic-write.js';
 import type { Settings } from '../env/problem.js';
 import { syntheticProblem } from '../profiles/synthetic.js';
-import { BUDGET_DP_MIN_LAYERS, exactSearcher } from '../agent/exact.js';
+import { exactSearcher } from '../agent/exact.js';
 import { loadBound } from '../agent/load-bound.js';
 import { budgetRange } from './runs.js';
+import { type GapCell, type GapFile, gapTableMarkdown, percent, withGapBlock } from './gap-table.js';
+import { writeResultsReadme } from './readme.js';
 
 interface SweepRun {
   layers: number; types: number; microBatches: number; budget: number | null; method: string;
   feasible: boolean; stepMs: number; timedOut: boolean;
 }
 
-interface Cell {
-  layers: number;
-  types: number;
-  budget: number | null;
-  exactStepMs: number | null;
-  exactProven: boolean;
-  exactSeconds: number;
-  exactCpuSeconds: number;
-  lowerBound: number;
-  boundBy: 'exact' | 'load';
-  exactGap: number | null;
-  bestKnownStepMs: number | null;
-  bestKnownGap: number | null;
-  /** Per method of the sweep: (its step − lowerBound) / its step; null when it found no feasible placement. */
-  methodGaps: Record<string, number | null>;
-}
 
 const args = process.argv.slice(2);
 const argOf = (name: string) => {
@@ -53,7 +43,7 @@ const argOf = (name: string) => {
 };
 const limitS = Number(argOf('--limit') ?? 60);
 const only = argOf('--only')?.split(',');
-const extra = (argOf('--extra')?.split(',') ?? []).map((cell) => cell.split('x').map(Number) as [number, number]);
+const extra = (argOf('--extra')?.split(',') ?? ['120x4']).map((cell) => cell.split('x').map(Number) as [number, number]);
 
 const scaling = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'experiments', 'results', 'scaling.json'), 'utf8'));
 const runs = scaling.runs as SweepRun[];
@@ -61,9 +51,10 @@ const problemSeed: number = scaling.config.problemSeed;
 const position: number = scaling.config.budgetPosition;
 const microBatches: number = scaling.config.microBatches;
 const methods = [...new Set(runs.map((r) => r.method))];
-const keys = [...new Set(runs.map((r) => `${r.layers}x${r.types}`)), ...extra.map(([l, k]) => `${l}x${k}`)];
+const sweepKeys = new Set(runs.map((r) => `${r.layers}x${r.types}`));
+const keys = [...sweepKeys, ...extra.map(([l, k]) => `${l}x${k}`).filter((key) => !sweepKeys.has(key))];
 
-const cells: Cell[] = [];
+const cells: GapCell[] = [];
 for (const key of keys) {
   if (only && !only.includes(key)) continue;
   const [layers, types] = key.split('x').map(Number);
@@ -89,12 +80,13 @@ for (const key of keys) {
     const run = sweep.find((r) => r.method === method);
     methodGaps[method] = run && run.feasible ? gapOf(run.stepMs) : null;
   }
-  const cell: Cell = {
-    layers, types, budget,
+  const cell: GapCell = {
+    layers, types, budget, inSweep: sweepKeys.has(key),
     exactStepMs: exact.feasible ? exact.objective : null,
     exactProven: exact.provenOptimal === true,
     exactSeconds: Number(exact.seconds.toFixed(2)),
     exactCpuSeconds: Number(((used.user + used.system) / 1e6).toFixed(2)),
+    loadAverage: Number(loadavg()[0].toFixed(2)),
     lowerBound, boundBy: load > exactBound ? 'load' : 'exact',
     exactGap: exact.feasible ? gapOf(exact.objective) : null,
     bestKnownStepMs: bestKnown,
@@ -102,25 +94,32 @@ for (const key of keys) {
     methodGaps,
   };
   cells.push(cell);
-  console.error(`${key}: exact ${cell.exactStepMs} (${cell.exactProven ? 'proven' : 'not proven'}, ${cell.exactSeconds} s), bound ${lowerBound} (${cell.boundBy}), exact gap ${pct(cell.exactGap)}, best known gap ${pct(cell.bestKnownGap)}`);
-}
-
-function pct(x: number | null): string {
-  return x === null ? '–' : x === 0 ? '0' : `${(100 * x).toFixed(x < 0.1 ? 2 : 1)}%`;
+  console.error(`${key}: exact ${cell.exactStepMs} (${cell.exactProven ? 'proven' : 'not proven'}, ${cell.exactSeconds} s, ${cell.exactCpuSeconds} CPU s, load ${cell.loadAverage}), bound ${lowerBound} (${cell.boundBy}), exact gap ${percent(cell.exactGap)}, best known gap ${percent(cell.bestKnownGap)}`);
 }
 
 const lines = [
-  `Gaps in the scaling sweep: for each cell, \`exact\` with a ${limitS} s limit (one core; a 2-core machine shared with other jobs, so seconds are wall clock and vary) gives a placement and a proven lower bound on the optimum (the larger of its own and the load bound; its own includes, from ${BUDGET_DP_MIN_LAYERS} layers on, the budget DP bound of agent/bounds/budget-dp.ts, whose placement is also its starting incumbent there); every method's step time from experiments/results/scaling.json (columns "sweep …", exact there with its own limit) is set against it: gap = (step − bound) / step, the most that answer can be above the optimum. 0 = proven optimal. "best known" is the best step any method found (exact's included).`,
+  `For each cell, \`exact\` with a ${limitS} s limit (\`placer solve --method exact --time-limit ${limitS}\`: one core of a 2-core machine shared with other jobs, so "exact s" is wall clock, "CPU s" what it got, "load" the 1-minute load average when it ended) gives a placement and a proven lower bound on the optimum (the larger of its own and the load bound; its own comes from the budget DP of agent/bounds/budget-dp.ts, whose tables also bound every label of its search, or from the search itself when it finishes). Every method's step time from experiments/results/scaling.json (columns "sweep …"; exact there is the sweep's own, older run) is set against it: gap = (step − bound) / step, the most that answer can be above the optimum; 0 = proven optimal. "best known" is the best step any method found (exact's of today included). Rows marked * are not in the sweep (no sweep columns).`,
   '',
-  `| layers | types | exact step ms | proven | exact s | lower bound | exact gap | best known gap | ${methods.map((m) => `sweep ${m}`).join(' | ')} |`,
-  `| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ${methods.map(() => '---:').join(' | ')} |`,
+  `| layers | types | exact step ms | proven | exact s | CPU s | load | lower bound | exact gap | best known gap | ${methods.map((m) => `sweep ${m}`).join(' | ')} |`,
+  `| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ${methods.map(() => '---:').join(' | ')} |`,
   ...cells.map((c) =>
-    `| ${c.layers} | ${c.types} | ${c.exactStepMs === null ? 'none' : Number(c.exactStepMs.toPrecision(6))} | ${c.exactProven ? 'yes' : 'no'} | ${c.exactSeconds.toFixed(2)} | ${Number(c.lowerBound.toPrecision(6))} | ${pct(c.exactGap)} | ${pct(c.bestKnownGap)} | ${methods.map((m) => (m in c.methodGaps ? pct(c.methodGaps[m]) : '–')).join(' | ')} |`),
+    `| ${c.layers}${c.inSweep ? '' : '*'} | ${c.types} | ${c.exactStepMs === null ? 'none' : Number(c.exactStepMs.toPrecision(6))} | ${c.exactProven ? 'yes' : 'no'} | ${c.exactSeconds.toFixed(2)} | ${c.exactCpuSeconds.toFixed(2)} | ${c.loadAverage.toFixed(1)} | ${Number(c.lowerBound.toPrecision(6))} | ${percent(c.exactGap)} | ${percent(c.bestKnownGap)} | ${methods.map((m) => (m in c.methodGaps ? percent(c.methodGaps[m]) : '–')).join(' | ')} |`),
 ];
 const table = lines.join('\n');
 console.log(table);
 if (!only) {
   const dir = join(PACKAGE_ROOT, 'experiments', 'results');
-  writeJsonAtomic(join(dir, 'scaling-bounds.json'), { limitS, cells });
+  const gaps: GapFile = { limitS, measuredAt: new Date().toISOString().slice(0, 10), methods, cells };
+  writeJsonAtomic(join(dir, 'scaling-bounds.json'), gaps);
   writeFileAtomic(join(dir, 'scaling-bounds.md'), `# Scaling sweep: the gap of every answer\n\n${table}\n`);
+  // The per-method table where the sweep's results are read: its section, the results README, the project README.
+  const block = gapTableMarkdown(gaps);
+  const scalingMd = join(dir, 'scaling.md');
+  if (existsSync(scalingMd)) {
+    writeFileAtomic(scalingMd, withGapBlock(readFileSync(scalingMd, 'utf8'), block));
+    writeResultsReadme(dir, false);
+  }
+  const readme = join(PACKAGE_ROOT, 'README.md');
+  const text = readFileSync(readme, 'utf8');
+  if (text.includes('<!-- gaps:start')) writeFileAtomic(readme, withGapBlock(text, block.replaceAll('](scaling-bounds.md)', '](experiments/results/scaling-bounds.md)')));
 }

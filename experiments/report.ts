@@ -9,6 +9,7 @@ import { join, relative } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic, writeJsonAtomic } from '../env/atomic-write.js';
 import { maxSyntheticTypes, type SweepConfig, type SweepKind } from './config.js';
+import { gapTableMarkdown, readGapFile, withGapBlock } from './gap-table.js';
 import { paretoFront } from './pareto.js';
 import { writeSvg } from './plot.js';
 import type { RunResult } from './run-one.js';
@@ -369,6 +370,8 @@ async function scalingReport(ctx: ReportContext, results: RunResult[]): Promise<
   await writeSvg(join(resultsDir, 'scaling-seconds.svg'), facet('seconds', 'Search seconds against chain length (wall clock, shared machine)', true));
   await writeSvg(join(resultsDir, 'scaling-ratio.svg'), facet('ratio', 'Step time ÷ reference (optimum, or best known where exact did not finish)', false));
   const scalingConfig = config as Extract<SweepConfig, { sweep: 'scaling' }>;
+  // The gap of every answer, against the lower bounds exp:bounds proved (if it has run).
+  const gaps = readGapFile(resultsDir);
   const markdown = [
     '## Scaling sweep (`npm run exp:scaling`)',
     '',
@@ -382,6 +385,7 @@ async function scalingReport(ctx: ReportContext, results: RunResult[]): Promise<
     '',
     'How far each answer can be from the optimum (a proven lower bound per cell, and every method\'s gap against it): [scaling-bounds.md](scaling-bounds.md), written by `npm run exp:bounds` from this sweep\'s results.',
     '',
+    ...(gaps ? [withGapBlock('', gapTableMarkdown(gaps)).trim(), ''] : []),
     '![search seconds against layers](scaling-seconds.svg)',
     '',
     '![ratio to reference against layers](scaling-ratio.svg)',

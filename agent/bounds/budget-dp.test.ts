@@ -10,6 +10,7 @@ import { Simulator } from '../../env/simulate.js';
 import { PACKAGE_ROOT, bundledProblem, bundledProblemNames } from '../../env/bundled.js';
 import { loadProblem } from '../../env/load.js';
 import type { Problem, Settings } from '../../env/problem.js';
+import { syntheticProblem } from '../../profiles/synthetic.js';
 
 function timeSettings(seed: number, problem: Problem): Settings {
   const rng = seedrandom.alea(`budget-dp-settings-${seed}`);
@@ -70,4 +71,26 @@ test('budget DP: on every bundled problem (objective time), the bound is at most
     if (result.placement) assert.ok(result.placementStep >= row.optimum * (1 - 1e-12));
   }
   assert.ok(checked >= 5, `checked ${checked}`);
+});
+
+test('budget DP: stages by sliding windows give the bound and placements of stages enumerated one by one (synthetic chains, zero times, ties, all-reduce folded or apart)', () => {
+  const cases: Array<[Problem, Settings]> = [];
+  for (let seed = 1; seed <= 60; seed++) {
+    const problem = hardSmallProblem(seed, 'windows');
+    cases.push([problem, timeSettings(seed, problem)]);
+  }
+  for (const [layers, types] of [[40, 3], [60, 6]] as const) {
+    const problem = syntheticProblem({ layers, types, seed: layers });
+    const total = problem.types.reduce((sum, t) => sum + t.count * t.pricePerHour, 0);
+    cases.push([problem, { microBatches: 8, objective: 'time', budget: total / 3, deadline: Infinity }]);
+  }
+  for (const [index, [problem, settings]] of cases.entries()) {
+    for (const [buckets, separateAllReduce] of [[3, false], [100, false], [100, true]] as const) {
+      const slid = budgetDpBound(problem, settings, { buckets, separateAllReduce, windows: true });
+      const listed = budgetDpBound(problem, settings, { buckets, separateAllReduce, windows: false });
+      if (listed.bound === Infinity) assert.equal(slid.bound, Infinity, `case ${index}`);
+      else assert.ok(Math.abs(slid.bound - listed.bound) <= 1e-9 * listed.bound + 1e-12, `case ${index}, ${buckets} buckets: ${slid.bound} vs ${listed.bound}`);
+      assert.ok(Math.abs(slid.placementStep - listed.placementStep) <= 1e-9 * listed.placementStep || slid.placementStep === listed.placementStep, `case ${index}: placements ${slid.placementStep} vs ${listed.placementStep}`);
+    }
+  }
 });

@@ -33,6 +33,12 @@ export interface BudgetDpOptions {
   upperBound?: number;
   /** Money buckets (default 100; 0 when the budget is unlimited). */
   buckets?: number;
+  /** Stages by sliding windows (default true; false: enumerated one by one, the reference the tests compare with). */
+  windows?: boolean;
+  /** Also price the money at its slope for every cap (default true; see pricedSum). */
+  priced?: boolean;
+  /** budgetDpSchedule: the bucket counts of its runs (default SCHEDULE_BUCKETS). */
+  runs?: number[];
   /** Keep X and Y apart (default false: AR folded into X, one cap; the split converges slowly). */
   separateAllReduce?: boolean;
   /** Caps (multiples of the bound's) at which placements are read back; [] for none. */
@@ -41,6 +47,29 @@ export interface BudgetDpOptions {
   tolerance?: number;
   /** A cap near where the bound was set before (a coarser run's): the first caps are put around it. */
   capHint?: number;
+  /**
+   * Keep the programs' tables (at most this many numbers in all) as completion bounds for a
+   * search over partial placements (CompletionTables); default 0: none kept.
+   */
+  keepTables?: number;
+}
+
+/**
+ * The tables of one run, kept for the exact searcher: tables[j][(i × (K + 1) + prev + 1) × (G + 1) + g]
+ * is the least Σ (f + b + links) of layers i.. (after a stage of type prev, -1 for none) over
+ * placements whose stages each keep (M − 1)(f + b) + AR ≤ caps[j] (a link 2(M − 1)τ ≤ caps[j])
+ * and spend at most g buckets (money rounded down). caps ascend and end at Infinity, so a
+ * completion whose largest stage term lies in (caps[j − 1], caps[j]] sums at least tables[j].
+ */
+export interface CompletionTables {
+  caps: number[];
+  /** Per cap, its tables (each a valid bound: the largest counts) and the price each paid per dollar per hour (take back price × the money left). */
+  tables: Float64Array[][];
+  prices: number[][];
+  /** Buckets (0: no budget, one cell). */
+  buckets: number;
+  /** Dollars per hour of one bucket (Infinity without a budget). */
+  bucket: number;
 }
 
 export interface BudgetDpBound {
@@ -54,6 +83,8 @@ export interface BudgetDpBound {
   placementStep: number;
   /** The cap of the box that set the bound (a hint for a finer run). */
   cap?: number;
+  /** The run's tables when asked for (keepTables) and it had one with no cap at least. */
+  tables?: CompletionTables;
 }
 
 /** Bucket counts of the runs of budgetDpSchedule, coarse to fine. */
@@ -66,7 +97,7 @@ export const SCHEDULE_BUCKETS = [100, 400, 1600];
  */
 export function* budgetDpScheduleSteps(problem: Problem, settings: Settings, options: BudgetDpOptions = {}): Steps<BudgetDpBound> {
   let best: BudgetDpBound = { bound: 0, programs: 0, placement: null, placementStep: Infinity };
-  const runs = Number.isFinite(settings.budget) ? options.buckets !== undefined ? [options.buckets] : SCHEDULE_BUCKETS : [1];
+  const runs = Number.isFinite(settings.budget) ? options.buckets !== undefined ? [options.buckets] : options.runs ?? SCHEDULE_BUCKETS : [1];
   let hint = options.capHint;
   let programs = 0;
   for (const [index, buckets] of runs.entries()) {
@@ -75,7 +106,7 @@ export function* budgetDpScheduleSteps(problem: Problem, settings: Settings, opt
       ...options, buckets, capHint: hint, tolerance: index + 1 < runs.length ? 1e-3 : options.tolerance, upperBound: Math.min(options.upperBound ?? Infinity, best.placementStep),
     });
     programs += run.programs;
-    if (run.bound > best.bound) best = { ...best, bound: run.bound, cap: run.cap };
+    if (run.bound > best.bound) best = { ...best, bound: run.bound, cap: run.cap, tables: run.tables ?? best.tables };
     if (run.placementStep < best.placementStep) best = { ...best, placement: run.placement, placementStep: run.placementStep };
     if (run.cap !== undefined && run.cap < Infinity) hint = run.cap;
     if (best.bound === Infinity || best.bound >= best.placementStep * (1 - 1e-9)) break; // nothing left to close
@@ -96,6 +127,8 @@ export const DEFAULT_BUCKETS = 200;
 /** Replica counts above this are grouped on a ladder (as in the exact searcher). */
 const DENSE = 256;
 const LADDER = 1.25;
+/** Numbers in the sliding windows' queues at most (4 bytes each); beyond, stages are enumerated one by one. */
+const MAX_WINDOW_CELLS = 5e7;
 /** Dynamic programs of one run at most (each split of a box costs one). */
 const MAX_PROGRAMS = 400;
 /** Float slack on the caps, memory and money: the relaxation admits a hair more, never less. */
@@ -145,14 +178,147 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
   const chosenType = new Int32Array((L + 1) * stride * G1);
   const chosenN = new Float64Array((L + 1) * K * G1);
   const chosenEnd = new Int32Array((L + 1) * K * G1);
+  const kept: { cap: number; table: Float64Array; price: number }[] = [];
+  let keepLeft = options.keepTables ?? 0;
 
-  /** S(x, y) over the whole chain (null: out of time). dist[(i, prev, g)]: least sum of layers i.. with g buckets left. */
-  function* leastSum(capX: number, capY: number): Steps<number | null> {
+  // Stages by sliding windows (see slideStages): for a type k and a replica count n, the stages
+  // that may start at layer i end at e in [i, last(i)], and last(i) only falls as i falls (a
+  // stage that breaks a cap or memory breaks it with one more layer in front). The least of
+  // "time of the layers up to e + dist after e" over that window is kept per money left in a
+  // monotone queue: O(1) per (layer, type, count, money) instead of O(stage length).
+  const dense = options.windows ?? true;
+  const pairsMost = dense ? types.reduce((sum, t) => sum + (t.count >= 1 ? 1 + countLeft(1, t.count) : 0), 0) : 0;
+  const windows = dense && pairsMost * G1 * (L + 1) <= MAX_WINDOW_CELLS ? {
+    // Prefix sums per type (f + b), and of params and activations.
+    work: new Float64Array(K * (L + 1)),
+    params: new Float64Array(L + 1),
+    activations: new Float64Array(L + 1),
+    /** Last layer of the run of layers type k can run that holds layer l (−1 where it cannot). */
+    runEnd: Int32Array.from({ length: K * L }, () => -1),
+    queue: new Int32Array(pairsMost * G1 * (L + 1)),
+    front: new Int32Array(pairsMost * G1),
+    back: new Int32Array(pairsMost * G1),
+    last: new Int32Array(pairsMost),
+  } : null;
+  if (windows) {
+    for (let l = 0; l < L; l++) {
+      windows.params[l + 1] = windows.params[l] + paramBytes[l];
+      windows.activations[l + 1] = windows.activations[l] + activationBytes[l];
+      for (let k = 0; k < K; k++) {
+        const t = allowed(l, k) ? forwardMs[l * K + k] + backwardMs[l * K + k] : 0;
+        windows.work[k * (L + 1) + l + 1] = windows.work[k * (L + 1) + l] + t;
+      }
+    }
+    for (let k = 0; k < K; k++) {
+      for (let l = L - 1; l >= 0; l--) {
+        if (allowed(l, k)) windows.runEnd[k * L + l] = l + 1 < L && allowed(l + 1, k) ? windows.runEnd[k * L + l + 1] : l;
+      }
+    }
+  }
+
+  /**
+   * stageBest at layer i (dist after i already final) by the sliding windows: per (k, n) pair, a
+   * queue per money g of stage ends e, oldest (largest e) first, values strictly rising towards
+   * the newest, so the least is the oldest. Prefix differences lose a little to rounding: every
+   * stage time is taken a hair low and every cap and memory test admits a hair more (a bound
+   * must never be above the true one).
+   */
+  function slideStages(i: number, x: number, y: number, price: number): void {
+    const w = windows!;
+    const { work, params, activations, runEnd, queue, front, back, last } = w;
+    const C = L + 1;
+    let pair = 0;
+    for (let k = 0; k < K; k++) {
+      const type = types[k];
+      const most = type.count;
+      const room = type.memoryBytes * (1 + SLACK);
+      const base = k * (L + 1);
+      const totalWork = work[base + L];
+      const end = runEnd[k * L + i];
+      for (let n = 1; n <= most; n = n < DENSE ? n + 1 : nextOnLadder(n, most), pair++) {
+        const widest = n < DENSE ? n : Math.min(most, nextOnLadder(n, most) - 1);
+        const c = costOf(n, k);
+        const queues = pair * G1;
+        if (end < 0 || c === Infinity) {
+          // Layer i cannot run on k (or this many units are never affordable): no window reaches past it.
+          for (let g = 0; g <= G; g++) front[queues + g] = back[queues + g];
+          last[pair] = i - 1;
+          if (c === Infinity) {
+            pair += 1 + countLeft(n, most); // the larger counts cost more still
+            break;
+          }
+          continue;
+        }
+        // The window's end: start from the last one (or the run's end after a break) and pull it in.
+        let e = last[pair] < i ? end : Math.min(last[pair], end);
+        // Prefix sums carry up to about L roundings of their largest value.
+        const slackWork = totalWork * (L + 8) * 4e-16;
+        const slackBytes = (params[L] + activations[L]) * (L + 8) * 4e-16 * (4 + M);
+        for (; e >= i; e--) {
+          const memory = 4 * (params[e + 1] - params[i]) + (M * (activations[e + 1] - activations[i])) / widest;
+          if (memory > room + slackBytes) continue;
+          const fb = Math.max(0, work[base + e + 1] - work[base + i] - slackWork) / widest;
+          const allReduce = allReduceMs(n, Math.max(0, params[e + 1] - params[i] - params[L] * (L + 8) * 4e-16), type.bandwidthBytesPerS);
+          if (separate ? W * fb <= x && allReduce <= y : W * fb + allReduce <= x) break;
+        }
+        last[pair] = e;
+        const paid = price * n * type.pricePerHour;
+        const into = k * G1;
+        const lead = work[base + i] / widest + slackWork / widest;
+        const startAt = ((i + 1) * stride + k + 1) * G1;
+        for (let g = 0; g <= G; g++) {
+          const q = queues + g;
+          const slots = q * C;
+          let f = front[q];
+          let b = back[q];
+          if (g < c) {
+            front[q] = b;
+            continue;
+          }
+          while (f < b && queue[slots + f] > e) f++;
+          if (e >= i) {
+            const mine = work[base + i + 1] / widest + dist[startAt + g - c];
+            while (b > f) {
+              const other = queue[slots + b - 1];
+              if (work[base + other + 1] / widest + dist[((other + 1) * stride + k + 1) * G1 + g - c] < mine) break;
+              b--;
+            }
+            queue[slots + b++] = i;
+          }
+          front[q] = f;
+          back[q] = b;
+          if (f < b) {
+            const best = queue[slots + f];
+            const value = work[base + best + 1] / widest - lead + paid + dist[((best + 1) * stride + k + 1) * G1 + g - c];
+            if (value < stageBest[into + g]) {
+              stageBest[into + g] = value;
+              stageN[into + g] = n;
+              stageEnd[into + g] = best;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * S(x, y) over the whole chain (null: out of time). dist[(i, prev, g)]: least sum of layers i..
+   * with g buckets left, each stage also paying `price` per dollar per hour it spends (a Lagrangian
+   * price on the budget: a placement within the budget gets back at least price × its money, so
+   * dist[(0, root, G)] − price × budget is still ≤ its sum; it takes back what rounding the money
+   * down let the relaxed placements overspend).
+   */
+  function* leastSum(capX: number, capY: number, price = 0): Steps<number | null> {
     programs++;
     const x = capX * (1 + SLACK);
     const y = capY * (1 + SLACK);
     dist.fill(Infinity);
     for (let at = L * stride * G1; at < dist.length; at++) dist[at] = 0;
+    if (windows) {
+      windows.front.fill(0);
+      windows.back.fill(0);
+      windows.last.fill(-1);
+    }
     for (let i = L - 1; i >= 0; i--) {
       const now = performance.now();
       if (now > deadlineAt || signal?.aborted) {
@@ -164,39 +330,43 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
         nextYield = performance.now() + YIELD_EVERY_MS;
       }
       stageBest.fill(Infinity);
-      for (let k = 0; k < K; k++) {
-        if (!allowed(i, k)) continue;
-        const type = types[k];
-        const most = type.count;
-        const room = type.memoryBytes * (1 + SLACK);
-        for (let n = 1; n <= most; n = n < DENSE ? n + 1 : nextOnLadder(n, most)) {
-          // n..widest stand for every count between them: the least money and all-reduce (at n),
-          // the least times and memory (at widest) bound them all.
-          const widest = n < DENSE ? n : Math.min(most, nextOnLadder(n, most) - 1);
-          const c = costOf(n, k);
-          if (c === Infinity) break;
-          if (allReduceMs(n, paramBytes[i], type.bandwidthBytesPerS) > y && n > 1) break; // grows with n
-          let forward = 0;
-          let backward = 0;
-          let params = 0;
-          let memory = 0;
-          for (let e = i; e < L && allowed(e, k); e++) {
-            forward += forwardMs[e * K + k];
-            backward += backwardMs[e * K + k];
-            params += paramBytes[e];
-            memory += layerMemoryBytes(paramBytes[e], activationBytes[e], M, widest);
-            if (memory > room) break; // all of these only grow with e
-            const fb = forward / widest + backward / widest;
-            const allReduce = allReduceMs(n, params, type.bandwidthBytesPerS);
-            if (separate ? W * fb > x || allReduce > y : W * fb + allReduce > x) break;
-            const from = ((e + 1) * stride + k + 1) * G1;
-            const into = k * G1;
-            for (let g = c; g <= G; g++) {
-              const value = fb + dist[from + g - c];
-              if (value < stageBest[into + g]) {
-                stageBest[into + g] = value;
-                stageN[into + g] = n;
-                stageEnd[into + g] = e;
+      if (windows) slideStages(i, x, y, price);
+      else {
+        for (let k = 0; k < K; k++) {
+          if (!allowed(i, k)) continue;
+          const type = types[k];
+          const most = type.count;
+          const room = type.memoryBytes * (1 + SLACK);
+          for (let n = 1; n <= most; n = n < DENSE ? n + 1 : nextOnLadder(n, most)) {
+            // n..widest stand for every count between them: the least money and all-reduce (at n),
+            // the least times and memory (at widest) bound them all.
+            const widest = n < DENSE ? n : Math.min(most, nextOnLadder(n, most) - 1);
+            const c = costOf(n, k);
+            if (c === Infinity) break;
+            const paid = price * n * type.pricePerHour;
+            if (allReduceMs(n, paramBytes[i], type.bandwidthBytesPerS) > y && n > 1) break; // grows with n
+            let forward = 0;
+            let backward = 0;
+            let params = 0;
+            let memory = 0;
+            for (let e = i; e < L && allowed(e, k); e++) {
+              forward += forwardMs[e * K + k];
+              backward += backwardMs[e * K + k];
+              params += paramBytes[e];
+              memory += layerMemoryBytes(paramBytes[e], activationBytes[e], M, widest);
+              if (memory > room) break; // all of these only grow with e
+              const fb = forward / widest + backward / widest;
+              const allReduce = allReduceMs(n, params, type.bandwidthBytesPerS);
+              if (separate ? W * fb > x || allReduce > y : W * fb + allReduce > x) break;
+              const from = ((e + 1) * stride + k + 1) * G1;
+              const into = k * G1;
+              for (let g = c; g <= G; g++) {
+                const value = fb + paid + dist[from + g - c];
+                if (value < stageBest[into + g]) {
+                  stageBest[into + g] = value;
+                  stageN[into + g] = n;
+                  stageEnd[into + g] = e;
+                }
               }
             }
           }
@@ -224,7 +394,26 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
         }
       }
     }
-    return dist[G]; // (0, root, all buckets)
+    if (!roundUp && keepLeft >= dist.length && !separate) {
+      kept.push({ cap: capX, table: dist.slice(), price });
+      keepLeft -= dist.length;
+    }
+    return price > 0 ? dist[G] - price * budget : dist[G]; // (0, root, all buckets)
+  }
+
+  /**
+   * The larger of S at no price and S at the price money is worth there: the slope of the first
+   * program's least sum over the buckets near all of them (what a little less money costs).
+   */
+  function* pricedSum(capX: number, capY: number): Steps<number | null> {
+    const plain = yield* leastSum(capX, capY);
+    if (plain === null || plain === Infinity || G < 2 || !(options.priced ?? true)) return plain;
+    offer();
+    const step = Math.max(1, Math.round(G / 50));
+    const less = dist[G - step];
+    if (!(less < Infinity) || !(less > plain)) return plain;
+    const priced = yield* leastSum(capX, capY, (less - plain) / (step * bucket));
+    return priced === null ? plain : Math.max(plain, priced);
   }
 
   /** The placement behind the last program's S (null when it had none). */
@@ -298,7 +487,7 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
   for (let a = xs.length - 1; a >= 1; a--) {
     for (let b = ys.length - 1; b >= 1; b--) {
       let sum = -Infinity;
-      if (!outOfTime) sum = (yield* leastSum(xs[a], ys[b])) ?? -Infinity;
+      if (!outOfTime) sum = (yield* pricedSum(xs[a], ys[b])) ?? -Infinity;
       const above = Math.max(sums.get(`${a + 1},${b}`) ?? -Infinity, sums.get(`${a},${b + 1}`) ?? -Infinity);
       if (sum > -Infinity) offer();
       sum = Math.max(sum, above);
@@ -321,7 +510,7 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
     const splitX = xWidth >= yWidth;
     const [lo, hi] = splitX ? [box.x0, box.x1] : [box.y0, box.y1];
     const mid = lo > 0 && hi > 4 * lo ? Math.sqrt(lo * hi) : (lo + hi) / 2;
-    const sum = yield* leastSum(splitX ? mid : box.x1, splitX ? box.y1 : mid);
+    const sum = yield* pricedSum(splitX ? mid : box.x1, splitX ? box.y1 : mid);
     if (sum === null) break;
     offer();
     const low = Math.max(sum, box.sum);
@@ -353,7 +542,29 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
     roundUp = false;
   }
   // The DP's sums are in another order than the simulator's: keep a hair below.
-  return { bound: bound === Infinity ? Infinity : Math.max(0, bound * (1 - 1e-9)), programs, placement, placementStep, cap: least?.x1 };
+  const result: BudgetDpBound = { bound: bound === Infinity ? Infinity : Math.max(0, bound * (1 - 1e-9)), programs, placement, placementStep, cap: least?.x1 };
+  kept.sort((a, b) => a.cap - b.cap);
+  if (kept.length > 0 && kept[kept.length - 1].cap === Infinity) {
+    const tables: CompletionTables = { caps: [], tables: [], prices: [], buckets: G, bucket };
+    for (const { cap, table, price } of kept) {
+      if (tables.caps[tables.caps.length - 1] !== cap) {
+        tables.caps.push(cap);
+        tables.tables.push([]);
+        tables.prices.push([]);
+      }
+      tables.tables[tables.tables.length - 1].push(table);
+      tables.prices[tables.prices.length - 1].push(price);
+    }
+    result.tables = tables;
+  }
+  return result;
+}
+
+/** Pairs (k, n) the ladder from n (excluded) to `most` still holds. */
+function countLeft(n: number, most: number): number {
+  let left = 0;
+  for (let m = n < DENSE ? n + 1 : nextOnLadder(n, most); m <= most; m = m < DENSE ? m + 1 : nextOnLadder(m, most)) left++;
+  return left;
 }
 
 function nextOnLadder(n: number, free: number): number {
