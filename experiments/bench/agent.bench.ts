@@ -87,7 +87,7 @@ const ARMS: Record<string, () => Searcher> = {
   anneal: () => searcherByName('anneal'),
   greedy: () => searcherByName('greedy'),
   // The exact searcher's incumbent: its labels count as evaluations (beam warm start, then the DP, cut by the cap);
-  // at equal time it runs with the time limit alone (from 200 layers the budget DP first, agent/exact.ts).
+  // at equal time it runs with the time limit alone (the budget DP first, agent/exact.ts).
   exact: () => searcherByName('exact'),
 };
 
@@ -206,7 +206,7 @@ function markdown(policy: PolicyAloneRow[], abl: AblationRow[], metas: Array<Rec
         lines.push(`| ${name} | ${budget} | ${cells.join(' | ')} |`);
       }
     }
-    lines.push('', 'full = `reinforce-dp`; frozen = the same with `--learning-rate 0`; uniform = uniform proposals instead of the policy; window = `reinforce-dp` in window mode (`lnsLayers` 200: after one batch the policy re-draws windows of 5 % of the best placement; opt-in); decode-only = one batch of the fresh policy, then exact decodes only; policy-alone = `reinforce`; exact = the exact searcher cut by the same cap (its labels are its evaluations; at equal time it runs with the time limit alone, so from 200 layers it starts with the budget DP, whose work is not counted in evaluations).', '');
+    lines.push('', 'full = `reinforce-dp`; frozen = the same with `--learning-rate 0`; uniform = uniform proposals instead of the policy; window = `reinforce-dp` in window mode (`lnsLayers` 200: after one batch the policy re-draws windows of 5 % of the best placement; opt-in); decode-only = one batch of the fresh policy, then exact decodes only; policy-alone = `reinforce`; exact = the exact searcher cut by the same cap (its labels are its evaluations; at equal time it runs with the time limit alone, so it starts with the budget DP, whose work is not counted in evaluations).', '');
   }
   return lines.join('\n');
 }
