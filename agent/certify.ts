@@ -90,14 +90,17 @@ export async function certify(problem: Problem, settings: Settings, placement: P
       buckets: CERTIFY_BUCKETS, keepTables: KEEP_TABLES, deadlineAt: started + timeLimitS * 1000 * DP_SHARE, signal: options.signal, upperBound,
     }))
     : null;
+  // Its tables replace the search's relaxation only when the bound's relaxed placement keeps the
+  // counts (see exactSearcher: with no budget, or a loose one, they are weak and cost a lookup per cap).
+  const leads = dp?.tables !== undefined && dp.countsHold === true;
   const exact = await solveExactAsync(problem, settings, {
     upperBound,
     timeLimitS: Math.max(0, (dp ? timeLimitS * EXACT_SHARE : timeLimitS) - seconds()),
     signal: options.signal,
     // When the search cannot finish, the relaxation's bound is often the best there is: let it have most of the time.
-    relaxationShare: dp?.tables ? 0 : 0.75,
-    relaxation: dp?.tables ? false : undefined,
-    completion: dp?.tables,
+    relaxationShare: leads ? 0 : 0.75,
+    relaxation: leads ? false : undefined,
+    completion: leads ? dp?.tables : undefined,
   });
   if (dp !== null && !exact.complete && seconds() < timeLimitS && !options.signal?.aborted) {
     // Cut (long chains): the rest to the DP with the all-reduce capped apart (tighter per program).

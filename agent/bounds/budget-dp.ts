@@ -83,6 +83,12 @@ export interface BudgetDpBound {
   placementStep: number;
   /** The cap of the box that set the bound (a hint for a finer run). */
   cap?: number;
+  /**
+   * Whether the relaxed placement behind the bound (no prices) keeps within every type's count:
+   * false says the counts, which the DP only limits per stage, bind more than the budget, and the
+   * bound is weak (undefined when not known).
+   */
+  countsHold?: boolean;
   /** The run's tables when asked for (keepTables) and it had one with no cap at least. */
   tables?: CompletionTables;
 }
@@ -179,6 +185,7 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
   const chosenN = new Float64Array((L + 1) * K * G1);
   const chosenEnd = new Int32Array((L + 1) * K * G1);
   const kept: { cap: number; table: Float64Array; price: number }[] = [];
+  const counts = Float64Array.from(types, (t) => t.count);
   let keepLeft = options.keepTables ?? 0;
 
   // Stages by sliding windows (see slideStages): for a type k and a replica count n, the stages
@@ -407,13 +414,21 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
    */
   function* pricedSum(capX: number, capY: number): Steps<number | null> {
     const plain = yield* leastSum(capX, capY);
-    if (plain === null || plain === Infinity || G < 2 || !(options.priced ?? true)) return plain;
-    offer();
-    const step = Math.max(1, Math.round(G / 50));
-    const less = dist[G - step];
-    if (!(less < Infinity) || !(less > plain)) return plain;
-    const priced = yield* leastSum(capX, capY, (less - plain) / (step * bucket));
-    return priced === null ? plain : Math.max(plain, priced);
+    if (plain === null || plain === Infinity) return plain;
+    let best = plain;
+    let money = 0;
+    if (G >= 2 && (options.priced ?? true)) {
+      offer();
+      const step = Math.max(1, Math.round(G / 50));
+      const less = dist[G - step];
+      if (less < Infinity && less > plain) {
+        money = (less - plain) / (step * bucket);
+        const priced = yield* leastSum(capX, capY, money);
+        if (priced === null) return best;
+        best = Math.max(best, priced);
+      }
+    }
+    return best;
   }
 
   /** The placement behind the last program's S (null when it had none). */
@@ -523,6 +538,16 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
   for (const box of boxes) if (valueOf(box) < bound) [bound, least] = [valueOf(box), box];
   // Placements near the caps that set the bound, money rounded up (so within the budget): the
   // simulator scores them (they may still break a type's count); the best feasible one is kept.
+  let countsHold: boolean | undefined;
+  if (least && least.sum < Infinity && !outOfTime) {
+    const sum = yield* leastSum(least.x1, separate ? least.y1 : Infinity);
+    const relaxed = sum !== null && sum < Infinity ? lastPlacement() : null;
+    if (relaxed) {
+      const used = new Float64Array(K);
+      for (const stage of relaxed) used[stage.type] += stage.replicas;
+      countsHold = used.every((n, k) => n <= counts[k]);
+    }
+  }
   if (least && least.sum < Infinity) {
     roundUp = true;
     const tried = new Set<string>();
@@ -542,7 +567,7 @@ export function* budgetDpBoundSteps(problem: Problem, settings: Settings, option
     roundUp = false;
   }
   // The DP's sums are in another order than the simulator's: keep a hair below.
-  const result: BudgetDpBound = { bound: bound === Infinity ? Infinity : Math.max(0, bound * (1 - 1e-9)), programs, placement, placementStep, cap: least?.x1 };
+  const result: BudgetDpBound = { bound: bound === Infinity ? Infinity : Math.max(0, bound * (1 - 1e-9)), programs, placement, placementStep, cap: least?.x1, countsHold };
   kept.sort((a, b) => a.cap - b.cap);
   if (kept.length > 0 && kept[kept.length - 1].cap === Infinity) {
     const tables: CompletionTables = { caps: [], tables: [], prices: [], buckets: G, bucket };
