@@ -116,6 +116,89 @@ export class StageDistribution {
     return out;
   }
 
+  /**
+   * Window samples (the learned large-neighbourhood move): each row copies
+   * `base` (row `baseRow`) outside its window [first, last] (forced
+   * decisions, no probability) and draws the window's stage decisions from
+   * these params, as `sample` does. Units and money of the base's stages that
+   * begin after the window are kept for them, so the window's draws respect
+   * counts and the budget together with the rest; the stage after the window
+   * begins afresh with the base's type. `windows[2j]`, `windows[2j + 1]`: row j's first and last layer.
+   */
+  sampleWindows(base: Rollout, baseRow: number, windows: ArrayLike<number>, rng: () => number): Rollout {
+    const { layerCount: L, typeCount: K } = this.limits;
+    const size = windows.length >> 1;
+    const out = emptyRollout(size, L, K);
+    for (let b = 0; b < size; b++) this.walkWindow(out, b, base, baseRow, windows[2 * b], windows[2 * b + 1], rng);
+    return out;
+  }
+
+  private walkWindow(out: Rollout, b: number, base: Rollout, baseRow: number, first: number, last: number, rng: () => number): void {
+    const { layerCount: L, typeCount: K, runnable, count, price, budget } = this.limits;
+    const { probs, stay } = this.params;
+    const used = this.used;
+    used.fill(0);
+    let spent = 0;
+    // Units the base's stages after the window take (the one right after it included).
+    for (let l = last + 1; l < L; l++) {
+      const j = baseRow * L + l;
+      if (base.began[j] || l === last + 1) {
+        used[base.types[j]]++;
+        spent += price[base.types[j]];
+      }
+    }
+    let previous = -1;
+    for (let l = 0; l < L; l++) {
+      const i = b * L + l;
+      const a = i * K;
+      const j = baseRow * L + l;
+      if (l < first || l > last) {
+        // Copied: a forced decision (one allowed type, log-probability 0).
+        const k = base.types[j];
+        const begins = l === 0 || l === last + 1 || base.began[j] === 1;
+        out.types[i] = k;
+        out.choice[i] = FORCED;
+        if (begins) {
+          out.began[i] = 1;
+          out.allowed[a + k] = 1;
+          if (l < first) {
+            used[k]++;
+            spent += price[k];
+          }
+        }
+        previous = k;
+        continue;
+      }
+      let any = false;
+      for (let k = 0; k < K; k++) {
+        const ok = runnable[l * K + k] === 1 && used[k] < count[k] && spent + price[k] <= budget && probs[l * K + k] > 0;
+        out.allowed[a + k] = ok ? 1 : 0;
+        any ||= ok;
+      }
+      const canContinue = previous >= 0 && runnable[l * K + previous] === 1;
+      let begin: boolean;
+      if (!canContinue) begin = true;
+      else if (!any) begin = false;
+      else {
+        begin = !(rng() < stay[l]);
+        out.choice[i] = begin ? BEGAN : STAYED;
+        out.logProb[i] = Math.log(Math.max(1e-30, begin ? 1 - stay[l] : stay[l]));
+      }
+      if (!begin) {
+        out.types[i] = previous;
+        continue;
+      }
+      if (!any) for (let k = 0; k < K; k++) out.allowed[a + k] = runnable[l * K + k]; // infeasible fallback
+      const k = this.drawType(out, l, a, rng());
+      out.types[i] = k;
+      out.began[i] = 1;
+      out.logProb[i] += Math.log(Math.max(1e-30, probs[l * K + k] / allowedMass(probs, out.allowed, l * K, a, K)));
+      used[k]++;
+      spent += price[k];
+      previous = k;
+    }
+  }
+
   /** The most likely row, decision by decision (continue when σ > 0.5; else the likeliest allowed type). */
   mode(): Rollout {
     const { layerCount: L, typeCount: K } = this.limits;
@@ -208,6 +291,20 @@ function allowedMass(probs: Float32Array, allowed: Uint8Array, probOffset: numbe
   let total = 0;
   for (let k = 0; k < K; k++) if (allowed[allowedOffset + k]) total += probs[probOffset + k];
   return total > 0 ? total : 1e-30;
+}
+
+/**
+ * A placement as a one-row rollout (its types, a stage begun at each stage's
+ * first layer; every decision forced): the base for `sampleWindows`.
+ */
+export function placementRow(placement: Placement, L: number, K: number): Rollout {
+  const out = emptyRollout(1, L, K);
+  for (const stage of placement) {
+    for (let l = stage.first; l <= stage.last; l++) out.types[l] = stage.type;
+    out.began[stage.first] = 1;
+    out.allowed[stage.first * K + stage.type] = 1;
+  }
+  return out;
 }
 
 /** Row `b` as a placement: one stage per begun run, one replica each (what provisioning starts from). */

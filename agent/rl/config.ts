@@ -91,6 +91,21 @@ export interface ReinforceConfig extends Schedule {
   exactDecodeLayers: number;
   /** dp: share of a finite evaluation budget kept for the final decodes. */
   decodeShare: number;
+  /**
+   * dp, chains of at least this many layers (0: never, the default): window
+   * mode. After the first batch the policy stops drawing whole chains and
+   * re-draws windows of the best placement (a learned large-neighbourhood
+   * search: `sampleWindows` in agent/rl/actions.ts); the periodic exact
+   * decodes are off there (one costs a whole small budget on a long chain),
+   * the final ones stay. Off by default: at 300 and 1,000 layers × 8 types
+   * and 20,000 evaluations it did not beat the frozen policy on both seeds
+   * (README "The agent", the benchmark's `window` arm).
+   */
+  lnsLayers: number;
+  /** Window mode: window length, as a share of the chain (at least 4 layers). */
+  lnsWindow: number;
+  /** Window mode: score calls one sample's provisioning may make (window samples and the first batch's). */
+  lnsScores: number;
 }
 
 export const DEFAULT_REINFORCE_CONFIG: ReinforceConfig = {
@@ -129,4 +144,7 @@ export const DEFAULT_REINFORCE_CONFIG: ReinforceConfig = {
   decodeBeam: 8,
   exactDecodeLayers: 150,
   decodeShare: 0.2,
+  lnsLayers: 0,
+  lnsWindow: 0.05,
+  lnsScores: 8,
 };

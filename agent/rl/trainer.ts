@@ -28,6 +28,17 @@
  * types it finds likeliest at each layer), then within a window of the types
  * the best uses; their labels count against the same evaluation budget.
  *
+ * With `lnsLayers` set (off by default), on chains that long or longer `dp`
+ * changes the policy's role (window mode, a learned large-neighbourhood search): after the first batch
+ * (whole chains, provisioning capped at `lnsScores` score calls, the best
+ * `climbTop` given a full climb), every sample re-draws only a window of
+ * `lnsWindow` × L layers of the best placement from the policy (the rest
+ * copied, forced), keeps the best placement's replicas where its stages
+ * stay, and gets a capped climb; the policy learns from the batch's ranks
+ * which stages and types to put in a window. The periodic exact decodes are
+ * off there (one would cost a whole small budget on a long chain: labels
+ * grow with the chain); the final ones stay.
+ *
  * No wall-clock decision when `iterations` (or `maxEvaluations`) bounds the
  * run: same seed, same placement.
  */
@@ -40,7 +51,7 @@ import { INITIAL_STAY_LOGIT, PolicyNetwork, disposeInputs, stayOffset, type Poli
 import { climb } from '../provision.js';
 import type { SearchOptions, SearchResult } from '../searcher.js';
 import { SearchTracker } from '../tracker.js';
-import { StageDistribution, actionLimits, concatRollouts, pickRows, rowKey, rowPlacement, type ActionLimits, type Rollout } from './actions.js';
+import { StageDistribution, actionLimits, concatRollouts, pickRows, placementRow, rowKey, rowPlacement, type ActionLimits, type Rollout } from './actions.js';
 import { ExactDecoder, typesMask, windowMask } from './exact-decode.js';
 import { Learner } from './learner.js';
 import type { DecoderKind, ReinforceConfig, Schedule } from './config.js';
@@ -115,6 +126,9 @@ export class ReinforceTrainer {
   private readonly elite: Array<{ key: string; row: Rollout; objective: number }> = [];
   private readonly decoder: ExactDecoder | null;
   private incumbentKey = '';
+  /** Window mode: the placement the window samples start from, and the scores of samples around it. */
+  private base: { placement: Placement; row: Rollout } | null = null;
+  private readonly windowCache = new Map<string, Scored>();
 
   constructor(
     readonly problem: Problem,
@@ -166,7 +180,7 @@ export class ReinforceTrainer {
         if (config.restartSchedules.length > 0) this.restart();
         stale = 0;
       }
-      if (this.decoder && config.refineEvery > 0 && this.iteration % config.refineEvery === 0) {
+      if (this.decoder && !this.windowMode() && config.refineEvery > 0 && this.iteration % config.refineEvery === 0) {
         this.policyMaskDecode();
         this.windowDecodeBest(1);
       }
@@ -223,9 +237,11 @@ export class ReinforceTrainer {
     const { config, tracker } = this;
     const dist = this.distribution();
     const explored = config.uniformProposals ? 0 : Math.round(config.batchSize * config.explore);
-    let rows = dist.sample(config.batchSize - explored, this.rng);
+    const base = this.windowBase();
+    const draw = (from: StageDistribution, n: number): Rollout => (base ? from.sampleWindows(base.row, 0, this.windows(n), this.rng) : from.sample(n, this.rng));
+    let rows = draw(dist, config.batchSize - explored);
     if (explored > 0) {
-      const uniform = new StageDistribution(uniformParams(this.limits, this.schedule().priorStages), this.limits).sample(explored, this.rng);
+      const uniform = draw(new StageDistribution(uniformParams(this.limits, this.schedule().priorStages), this.limits), explored);
       dist.relabel(uniform);
       rows = concatRollouts([rows, uniform]);
     }
@@ -234,12 +250,12 @@ export class ReinforceTrainer {
     for (let b = 0; b < rows.size; b++) {
       if (tracker.best !== null && (this.stopped() || tracker.exhausted())) break;
       const key = rowKey(rows, b);
-      const result = this.score(rows, b, key);
+      const result = base ? this.scoreWindow(rows, b, key, base.placement) : this.score(rows, b, key);
       if (result.feasible) feasible++;
       rewards.push(this.reward(result));
     }
     const scored = rewards.length;
-    this.climbBest(rows, rewards);
+    if (!base) this.climbBest(rows, rewards);
     const batch = scored === rows.size ? rows : pickRows(rows, Array.from({ length: scored }, (_, i) => i));
     const elite = this.elite.length > 0 ? concatRollouts(this.elite.map((e) => e.row)) : null;
     if (elite) dist.relabel(elite);
@@ -281,12 +297,68 @@ export class ReinforceTrainer {
     if (cached) return cached;
     const { sim, tracker } = this;
     sim.loadPlacement(rowPlacement(rows, b));
-    const cap = Math.min(tracker.maxEvaluations - tracker.evaluations, this.config.sampleScores > 0 ? this.config.sampleScores : Infinity);
+    const cap = Math.min(tracker.maxEvaluations - tracker.evaluations, this.sampleScores() > 0 ? this.sampleScores() : Infinity);
     tracker.count(climb(sim, cap, undefined, true));
     tracker.offer(sim);
     const result = { feasible: sim.feasible, violation: sim.violation, objective: sim.objectiveValue };
     this.cache.set(key, result);
     if (result.feasible) this.offerElite(key, pickRows(rows, [b]), result.objective);
+    return result;
+  }
+
+  /** Score calls one whole-chain sample's provisioning may make (0: no cap): in window mode `lnsScores`, the full climb going to the batch's `climbTop` best. */
+  private sampleScores(): number {
+    return this.windowMode() ? this.config.lnsScores : this.config.sampleScores;
+  }
+
+  /** dp on a chain of at least `lnsLayers` layers: window samples around the best placement (see `lnsLayers`). */
+  private windowMode(): boolean {
+    return this.config.decoder === 'dp' && this.config.lnsLayers > 0 && this.sim.layerCount >= this.config.lnsLayers;
+  }
+
+  /** In window mode, once a feasible placement is known: the best placement and its row, the base of the window samples. */
+  private windowBase(): { placement: Placement; row: Rollout } | null {
+    const { tracker, sim } = this;
+    if (!this.windowMode() || tracker.best === null || !tracker.bestFeasible) return null;
+    if (this.base?.placement !== tracker.best) {
+      this.base = { placement: tracker.best, row: placementRow(tracker.best, sim.layerCount, sim.typeCount) };
+      this.windowCache.clear();
+    }
+    return this.base;
+  }
+
+  /** `n` windows (first, last) of `lnsWindow` × L layers (at least 4) at uniform positions. */
+  private windows(n: number): Int32Array {
+    const L = this.sim.layerCount;
+    const w = Math.min(L, Math.max(4, Math.round(this.config.lnsWindow * L)));
+    const out = new Int32Array(2 * n);
+    for (let j = 0; j < n; j++) {
+      out[2 * j] = Math.floor(this.rng() * (L - w + 1));
+      out[2 * j + 1] = out[2 * j] + w - 1;
+    }
+    return out;
+  }
+
+  /**
+   * A window sample, provisioned from the base placement: its stages keep the
+   * replicas of the base stage (same type) they start in, then a capped climb.
+   * Cached per base (a sample's result depends on the base's replicas).
+   */
+  private scoreWindow(rows: Rollout, b: number, key: string, basePlacement: Placement): Scored {
+    const cached = this.windowCache.get(key);
+    if (cached) return cached;
+    const { sim, tracker } = this;
+    const placement = rowPlacement(rows, b);
+    let s = 0;
+    for (const stage of placement) {
+      while (basePlacement[s].last < stage.first) s++;
+      if (basePlacement[s].type === stage.type) stage.replicas = basePlacement[s].replicas;
+    }
+    sim.loadPlacement(placement);
+    tracker.count(climb(sim, Math.min(tracker.maxEvaluations - tracker.evaluations, this.config.lnsScores), undefined, true));
+    tracker.offer(sim);
+    const result = { feasible: sim.feasible, violation: sim.violation, objective: sim.objectiveValue };
+    this.windowCache.set(key, result);
     return result;
   }
 
@@ -297,7 +369,7 @@ export class ReinforceTrainer {
    */
   private climbBest(rows: Rollout, rewards: number[]): void {
     const { config, sim, tracker } = this;
-    if (config.sampleScores <= 0 || config.climbTop <= 0) return;
+    if (this.sampleScores() <= 0 || config.climbTop <= 0) return;
     const order = rewards.map((_, b) => b).sort((a, b) => rewards[b] - rewards[a] || a - b);
     for (const b of order.slice(0, config.climbTop)) {
       if (tracker.exhausted() || this.stopped()) return;
