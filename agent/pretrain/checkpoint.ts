@@ -14,8 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { replaceFolder, writeFileAtomic, writeJsonAtomic } from '../../env/atomic-write.js';
 import { UserError } from '../../env/errors.js';
 import { readJsonObject } from '../../env/json-file.js';
-import type { PolicyNetwork } from '../policy.js';
-import { fileIO, loadPolicy, loadTensors, savePolicy, saveTensors } from '../policy-io.js';
+import { fileIO, savePolicy, saveTensors } from '../policy-io.js';
 import type { LessonRecord, PretrainConfig, Pretrainer, PretrainState } from './pretrainer.js';
 
 export const PRETRAIN_CHECKPOINT_FORMAT = 'placer-pretrain-checkpoint';
@@ -92,13 +91,5 @@ export function readPretrainCheckpoint(runDir: string): { dir: string; record: O
   };
 }
 
-export async function loadPretrainWeights(dir: string): Promise<{ policy: PolicyNetwork; optimizer: tf.NamedTensorMap }> {
-  const { policy } = await loadPolicy(join(dir, 'policy'));
-  try {
-    const { tensors } = await loadTensors(fileIO(join(dir, 'optimizer')));
-    return { policy, optimizer: tensors };
-  } catch (error) {
-    policy.dispose();
-    throw error;
-  }
-}
+/** The policy and Adam's slots of a checked pretraining checkpoint: the same two folders as a training checkpoint. */
+export { loadCheckpointWeights as loadPretrainWeights } from '../checkpoint.js';
