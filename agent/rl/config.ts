@@ -44,7 +44,17 @@ export interface ReinforceConfig extends Schedule {
   uniformProposals: boolean;
   /** Score calls one sample's provisioning may make (0: climb to the end); caps the cost of a sample on long chains. */
   sampleScores: number;
-  /** With capped samples: the batch's best rows that get a full climb. */
+  /** Capped samples: before (and after) the climb, jump the cuts to those that balance compute per replica (agent/rebalance.ts). */
+  rebalance: boolean;
+  /**
+   * With a finite evaluation budget, each sample's provisioning may use at
+   * most the budget (less the decodes' share) / (minUpdates × batchSize)
+   * evaluations, so that about this many updates fit (0: no such cap). At
+   * 300 layers × 8 types and 20,000 evaluations a full climb costs about 115
+   * per sample: 4-8 updates, too few for learning to decide the result.
+   */
+  minUpdates: number;
+  /** With samples capped by `sampleScores` or `lnsScores` (not by `minUpdates`): the batch's best rows that get a full climb. */
   climbTop: number;
   /** Show the best placement so far to the policy as an input feature (the "present duration" to beat). */
   incumbentFeature: boolean;
@@ -123,6 +133,8 @@ export const DEFAULT_REINFORCE_CONFIG: ReinforceConfig = {
   explore: 0.5,
   sampleScores: 0,
   climbTop: 2,
+  rebalance: true,
+  minUpdates: 50,
   uniformProposals: false,
   incumbentFeature: true,
   eliteSize: 4,

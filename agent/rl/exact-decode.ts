@@ -15,6 +15,13 @@ import { solveExact } from '../exact.js';
 import type { SearchTracker } from '../tracker.js';
 
 export class ExactDecoder {
+  /**
+   * True once a decode used up its labels without reaching a placement: on
+   * this chain a decode does not fit the caps (labels grow with the chain), so
+   * the trainer stops spending evaluations on decodes it cannot finish.
+   */
+  starved = false;
+
   constructor(
     private readonly problem: Problem,
     private readonly settings: Settings,
@@ -29,13 +36,14 @@ export class ExactDecoder {
   ) {}
 
   /**
-   * Solves within `mask` (better than the best so far only, when `improveOnly`);
+   * Solves within `mask` (better than the best so far only, when `improveOnly`),
+   * with at most `maxLabels` labels besides the decoder's own caps;
    * scores and offers the result. True when it improved the best placement.
    */
-  decode(mask: Uint8Array, improveOnly: boolean): boolean {
+  decode(mask: Uint8Array, improveOnly: boolean, maxLabels = Infinity): boolean {
     const { tracker, sim } = this;
     // One evaluation is kept for scoring the result.
-    const labelsLeft = Math.min(this.maxLabels, tracker.maxEvaluations - tracker.evaluations - 1);
+    const labelsLeft = Math.min(this.maxLabels, maxLabels, tracker.maxEvaluations - tracker.evaluations - 1);
     if (labelsLeft <= 0) return false;
     const left = this.timeLimitS !== undefined ? this.timeLimitS - tracker.seconds() : undefined;
     if (left !== undefined && left <= 0) return false;
@@ -44,6 +52,7 @@ export class ExactDecoder {
       allowedTypes: mask, upperBound, timeLimitS: left, maxLabels: labelsLeft, maxExpansions: this.maxLabels, relaxation: false, beamWidth: this.beamWidth,
     });
     tracker.count(decoded.labels);
+    if (decoded.placement === null && decoded.labels >= labelsLeft) this.starved = true;
     if (decoded.placement === null) return false;
     sim.scorePlacement(decoded.placement);
     tracker.count(1);

@@ -49,6 +49,7 @@ import { Simulator } from '../../env/simulate.js';
 import { chainFeatures, setIncumbent, type ChainFeatures } from '../features.js';
 import { INITIAL_STAY_LOGIT, PolicyNetwork, disposeInputs, stayOffset, type PolicyInputs } from '../policy.js';
 import { climb } from '../provision.js';
+import { REBALANCE_PROBES, rebalanceCuts } from '../rebalance.js';
 import type { SearchOptions, SearchResult } from '../searcher.js';
 import { SearchTracker } from '../tracker.js';
 import { StageDistribution, actionLimits, concatRollouts, pickRows, placementRow, rowKey, rowPlacement, type ActionLimits, type Rollout } from './actions.js';
@@ -102,6 +103,9 @@ interface Scored {
 }
 
 const REWARD_SCALE_FALLBACK = 1;
+
+/** Score calls of one climb between rebalances in the final climb. */
+const FINAL_CLIMB_SCORES = 200;
 
 export class ReinforceTrainer {
   readonly sim: Simulator;
@@ -180,15 +184,20 @@ export class ReinforceTrainer {
         if (config.restartSchedules.length > 0) this.restart();
         stale = 0;
       }
-      if (this.decoder && !this.windowMode() && config.refineEvery > 0 && this.iteration % config.refineEvery === 0) {
-        this.policyMaskDecode();
-        this.windowDecodeBest(1);
+      if (this.decoder && !this.decoder.starved && !this.windowMode() && config.refineEvery > 0 && this.iteration % config.refineEvery === 0) {
+        // A periodic decode may spend at most the final decodes' share of a finite budget.
+        const cap = reserve > 0 ? reserve : Infinity;
+        this.policyMaskDecode(cap);
+        if (!this.decoder.starved) this.windowDecodeBest(1, cap);
       }
       if (options.onIteration) await options.onIteration(row, this);
       // Let signal handlers (Ctrl-C) and timers run between updates.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    if (this.decoder) await this.finalDecode();
+    if (this.decoder) {
+      this.finalClimb();
+      await this.finalDecode();
+    }
     return tracker.result();
   }
 
@@ -297,8 +306,7 @@ export class ReinforceTrainer {
     if (cached) return cached;
     const { sim, tracker } = this;
     sim.loadPlacement(rowPlacement(rows, b));
-    const cap = Math.min(tracker.maxEvaluations - tracker.evaluations, this.sampleScores() > 0 ? this.sampleScores() : Infinity);
-    tracker.count(climb(sim, cap, undefined, true));
+    this.provisionSample(this.sampleScores());
     tracker.offer(sim);
     const result = { feasible: sim.feasible, violation: sim.violation, objective: sim.objectiveValue };
     this.cache.set(key, result);
@@ -306,9 +314,46 @@ export class ReinforceTrainer {
     return result;
   }
 
-  /** Score calls one whole-chain sample's provisioning may make (0: no cap): in window mode `lnsScores`, the full climb going to the batch's `climbTop` best. */
+  /**
+   * Provisions the placement the simulator holds (a sample's stages, one
+   * replica each): with `rebalance`, first the balanced cuts for its stage
+   * types (agent/rebalance.ts), then the climb (replicas, splits, cut and
+   * boundary moves) within `cap` evaluations, then the cuts rebalanced again
+   * for the replicas the climb added. Every probe and score counts.
+   */
+  private provisionSample(cap: number): void {
+    const { sim, tracker, config } = this;
+    const left = (): number => tracker.maxEvaluations - tracker.evaluations;
+    // Each step leaves the simulator holding its placement, scored: the next runs only when the cap allows all of it.
+    const rebalance = config.rebalance && cap < Infinity && sim.stageCount > 1;
+    let used = 0;
+    if (rebalance && left() >= REBALANCE_PROBES + 4) {
+      used = rebalanceCuts(sim, left());
+      tracker.count(used);
+      // The rebalance is the cheap part of a capped sample: the climb gets what the cap leaves, when that is a move's worth.
+      if (cap - used < 2) return;
+    }
+    if (left() < 1) return;
+    const stages = sim.stageCount;
+    const replicas = sim.stageReplicas.slice(0, stages);
+    tracker.count(climb(sim, Math.min(left(), cap - used), undefined, true));
+    // Again only when the climb added replicas or stages (the balance it moved away from is then stale).
+    const changed = sim.stageCount !== stages || replicas.some((n, s) => sim.stageReplicas[s] !== n);
+    if (rebalance && changed && left() >= REBALANCE_PROBES + 3) tracker.count(rebalanceCuts(sim, left()));
+  }
+
+  /**
+   * Evaluations one whole-chain sample's provisioning may use (Infinity: a
+   * full climb): in window mode `lnsScores`; else `sampleScores` when set;
+   * else, with a finite evaluation budget, its share for `minUpdates` updates.
+   */
   private sampleScores(): number {
-    return this.windowMode() ? this.config.lnsScores : this.config.sampleScores;
+    const { config, tracker } = this;
+    if (this.windowMode()) return config.lnsScores;
+    if (config.sampleScores > 0) return config.sampleScores;
+    if (config.minUpdates <= 0 || !Number.isFinite(tracker.maxEvaluations)) return Infinity;
+    const share = this.decoder ? 1 - config.decodeShare : 1;
+    return Math.max(1, Math.floor((tracker.maxEvaluations * share) / (config.minUpdates * config.batchSize)));
   }
 
   /** dp on a chain of at least `lnsLayers` layers: window samples around the best placement (see `lnsLayers`). */
@@ -363,13 +408,14 @@ export class ReinforceTrainer {
   }
 
   /**
-   * When a sample's provisioning is capped (`sampleScores`): the batch's
+   * When a sample's provisioning is capped by `sampleScores` or `lnsScores`: the batch's
    * `climbTop` best rows get a full climb, for the best placement only (the
    * rewards stay those of the capped climb, so every sample is judged alike).
    */
   private climbBest(rows: Rollout, rewards: number[]): void {
     const { config, sim, tracker } = this;
-    if (this.sampleScores() <= 0 || config.climbTop <= 0) return;
+    // Not under the `minUpdates` cap: at 300 layers two full climbs per batch cost as much as the batch (4-5 updates in 20,000).
+    if (!(this.windowMode() || config.sampleScores > 0) || config.climbTop <= 0) return;
     const order = rewards.map((_, b) => b).sort((a, b) => rewards[b] - rewards[a] || a - b);
     for (const b of order.slice(0, config.climbTop)) {
       if (tracker.exhausted() || this.stopped()) return;
@@ -377,7 +423,7 @@ export class ReinforceTrainer {
       if (this.climbed.has(key)) continue;
       this.climbed.add(key);
       sim.loadPlacement(rowPlacement(rows, b));
-      tracker.count(climb(sim, tracker.maxEvaluations - tracker.evaluations, undefined, true));
+      this.provisionSample(Infinity);
       tracker.offer(sim);
     }
   }
@@ -425,6 +471,32 @@ export class ReinforceTrainer {
     return { ...result, assignment };
   }
 
+  /**
+   * dp, when samples were capped (`minUpdates`): the best placement gets the
+   * full climb its sample did not (replicas, splits, cut and boundary moves),
+   * within the evaluations left, before the final decodes. Where decodes do
+   * not fit their caps (`starved`) it is what the reserve buys.
+   */
+  private finalClimb(): void {
+    const { sim, tracker } = this;
+    if (tracker.best === null || this.stopped() || this.sampleScores() === Infinity || tracker.exhausted()) return;
+    sim.loadPlacement(tracker.best);
+    sim.score();
+    tracker.count(1);
+    // Short climbs, each followed by a rebalance of every cut (a split or a replica moves the balance of the whole chain).
+    for (;;) {
+      const before = sim.objectiveValue;
+      const wasFeasible = sim.feasible;
+      const left = tracker.maxEvaluations - tracker.evaluations;
+      if (left < 2 || this.stopped()) break;
+      tracker.count(climb(sim, Math.min(left, FINAL_CLIMB_SCORES), undefined, true));
+      if (this.config.rebalance && tracker.maxEvaluations - tracker.evaluations >= REBALANCE_PROBES + 3) tracker.count(rebalanceCuts(sim, tracker.maxEvaluations - tracker.evaluations));
+      tracker.offer(sim);
+      if (wasFeasible && !(sim.feasible && sim.objectiveValue < before)) break;
+    }
+    this.refreshIncumbent();
+  }
+
   /** dp: optimal cuts and replicas for the best placement's types, then window passes. */
   private async finalDecode(): Promise<void> {
     const { tracker } = this;
@@ -440,7 +512,7 @@ export class ReinforceTrainer {
   }
 
   /** dp: one decode within the policy's mask (see `maskTypes`); true when it improved the best. */
-  private policyMaskDecode(): boolean {
+  private policyMaskDecode(maxLabels = Infinity): boolean {
     const { tracker, sim, config } = this;
     if (tracker.best === null || config.maskTypes <= 0) return false;
     const L = sim.layerCount;
@@ -454,13 +526,13 @@ export class ReinforceTrainer {
       order.sort((a, b) => probs[l * K + b] - probs[l * K + a] || a - b);
       for (let i = 0; i < Math.min(config.maskTypes, K); i++) if (this.limits.runnable[l * K + order[i]]) mask[l * K + order[i]] = 1;
     }
-    const improved = this.decoder!.decode(mask, true);
+    const improved = this.decoder!.decode(mask, true, maxLabels);
     if (improved) this.refreshIncumbent();
     return improved;
   }
 
   /** dp: one window decode of the best (see `refineWindow`), recombining the elite's types; true when it improved. */
-  private windowDecodeBest(passes: number): boolean {
+  private windowDecodeBest(passes: number, maxLabels = Infinity): boolean {
     const { tracker, sim } = this;
     let improved = false;
     for (let pass = 0; pass < passes; pass++) {
@@ -468,7 +540,7 @@ export class ReinforceTrainer {
       const w = Math.max(2, Math.round(this.config.refineWindow * sim.layerCount));
       const extra = this.elite.map((e) => e.row.types);
       const mask = windowMask(assignmentOf(tracker.best, sim.layerCount), sim.typeCount, w, this.limits.runnable, extra);
-      if (!this.decoder!.decode(mask, true)) break;
+      if (!this.decoder!.decode(mask, true, maxLabels)) break;
       improved = true;
     }
     if (improved) this.refreshIncumbent();
