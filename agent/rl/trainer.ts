@@ -7,7 +7,10 @@
  *     (`explore`) from uniform proposals, learnt from as the policy's own;
  *  3. each row is provisioned (agent/provision.ts `climb`: replicas, splits,
  *     cut and boundary moves) and scored; rows seen before come from a
- *     cache, free;
+ *     cache, free. Under a finite evaluation budget a row's provisioning is
+ *     capped so that about `minUpdates` updates fit: balanced cuts for its
+ *     stage types (agent/rebalance.ts), then what is left of the cap for the
+ *     climb; the best placement gets the full climb at the end;
  *  4. reward: r = scale / objective when feasible (> 0), -violation when not,
  *     so every feasible placement ranks above every infeasible one. The
  *     advantage is the centred rank of r in the batch (the batch is its own
@@ -325,7 +328,8 @@ export class ReinforceTrainer {
     const { sim, tracker, config } = this;
     const left = (): number => tracker.maxEvaluations - tracker.evaluations;
     // Each step leaves the simulator holding its placement, scored: the next runs only when the cap allows all of it.
-    const rebalance = config.rebalance && cap < Infinity && sim.stageCount > 1;
+    // Not in window mode: its first batch is the base its windows re-draw (the opt-in arm as measured).
+    const rebalance = config.rebalance && cap < Infinity && !this.windowMode() && sim.stageCount > 1;
     let used = 0;
     if (rebalance && left() >= REBALANCE_PROBES + 4) {
       used = rebalanceCuts(sim, left());
@@ -472,14 +476,14 @@ export class ReinforceTrainer {
   }
 
   /**
-   * dp, when samples were capped (`minUpdates`): the best placement gets the
+   * dp, when samples were capped by `minUpdates` or `sampleScores` (not in window mode): the best placement gets the
    * full climb its sample did not (replicas, splits, cut and boundary moves),
    * within the evaluations left, before the final decodes. Where decodes do
    * not fit their caps (`starved`) it is what the reserve buys.
    */
   private finalClimb(): void {
     const { sim, tracker } = this;
-    if (tracker.best === null || this.stopped() || this.sampleScores() === Infinity || tracker.exhausted()) return;
+    if (tracker.best === null || this.stopped() || this.sampleScores() === Infinity || this.windowMode() || tracker.exhausted()) return;
     sim.loadPlacement(tracker.best);
     sim.score();
     tracker.count(1);

@@ -20,6 +20,7 @@
  *   npm run bench:agent -- --only policy --problems toy,ctr --tag policy-a
  *   npm run bench:agent -- --only report
  *   npm run bench:agent -- --seeds 5 --time 60 --problems toy,ctr --sizes 300,1000 --evaluations 200000
+ *   npm run bench:agent -- --only ablation --sizes 300 --budgets evaluations   (no equal-time arms)
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -128,7 +129,7 @@ async function policyAlone(problems: string[], seeds: number[], timeS: number): 
   return rows;
 }
 
-async function ablation(sizes: number[], seeds: number[], evaluations: number): Promise<AblationRow[]> {
+async function ablation(sizes: number[], seeds: number[], evaluations: number, budgets: Array<'evaluations' | 'time'>): Promise<AblationRow[]> {
   const rows: AblationRow[] = [];
   for (const layers of sizes) {
     const problem = syntheticProblem({ layers, types: 8, seed: layers });
@@ -140,7 +141,7 @@ async function ablation(sizes: number[], seeds: number[], evaluations: number): 
     const name = `synthetic-${layers}x8`;
     for (const seed of seeds) {
       let fullSeconds = 0;
-      for (const budget of ['evaluations', 'time'] as const) {
+      for (const budget of budgets) {
         for (const [arm, make] of Object.entries(ARMS)) {
           const options: SearchOptions = budget === 'evaluations' ? { seed, maxEvaluations: evaluations } : { seed, timeLimitS: Math.max(1, fullSeconds) };
           const result: SearchResult = await make().search(problem, settings, options);
@@ -201,7 +202,7 @@ function markdown(policy: PolicyAloneRow[], abl: AblationRow[], metas: Array<Rec
       'Synthetic chains × 8 types (profiles/synthetic.ts, problem seed = layers), 8 micro-batches, budget halfway between the cheapest feasible price and the price of every unit (as the scaling sweep). Geometric mean over seeds of objective / the best any arm found on that problem (1 = best). Equal time: every arm gets the seconds `full` took at equal evaluations.', '',
       `| problem | budget | ${arms.join(' | ')} |`, `|---|---|${arms.map(() => '---').join('|')}|`);
     for (const name of [...new Set(abl.map((r) => r.problem))]) {
-      for (const budget of ['evaluations', 'time'] as const) {
+      for (const budget of (['evaluations', 'time'] as const).filter((b) => abl.some((r) => r.problem === name && r.budget === b))) {
         const cells = arms.map((arm) => f4(geomean(abl.filter((r) => r.problem === name && r.budget === budget && r.arm === arm).map((r) => r.ratio))));
         lines.push(`| ${name} | ${budget} | ${cells.join(' | ')} |`);
       }
@@ -227,7 +228,9 @@ async function main(): Promise<void> {
     const backend = await selectBackend('auto');
     const loadStart = loadavg().map((x) => x.toFixed(2)).join(', ');
     const policy = only === 'ablation' ? [] : await policyAlone(problems, seeds, time);
-    const abl = only === 'policy' ? [] : await ablation(sizes, quick ? [1] : seeds, evaluations);
+    // --budgets evaluations: the ablation at equal evaluations only (equal time re-runs every arm for full's seconds).
+    const budgets = flag(args, 'budgets', 'evaluations,time').split(',').filter((b): b is 'evaluations' | 'time' => b === 'evaluations' || b === 'time');
+    const abl = only === 'policy' ? [] : await ablation(sizes, quick ? [1] : seeds, evaluations, budgets);
     const meta = {
       command: `npm run bench:agent -- ${args.join(' ')}`.trim(), cores: cpus().length, backend,
       ...(only === 'ablation' ? {} : { time }),
