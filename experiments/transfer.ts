@@ -239,7 +239,8 @@ function compare(ft: ArmRow[], sc: ArmRow[]): { w: number; t: number; l: number;
     const b = sc.find((r) => r.seed === a.seed)!;
     const va = a.ratio ?? Infinity;
     const vb = b.ratio ?? Infinity;
-    if (Math.abs(va - vb) <= 1e-9 * Math.max(1, vb)) {
+    // Both infeasible is a tie; one infeasible loses.
+    if (va === vb || (Number.isFinite(va) && Number.isFinite(vb) && Math.abs(va - vb) <= 1e-9 * Math.max(1, vb))) {
       out.t++;
       if (a.to1pct !== null && b.to1pct !== null && a.to1pct !== b.to1pct) {
         if (a.to1pct < b.to1pct) out.sooner++;
