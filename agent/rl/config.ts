@@ -47,7 +47,7 @@ export interface ReinforceConfig extends Schedule {
   /** Capped samples: before (and after) the climb, jump the cuts to those that balance compute per replica (agent/rebalance.ts). */
   rebalance: boolean;
   /**
-   * With a finite evaluation budget, each sample's provisioning may use at
+   * dp with a finite evaluation budget: each sample's provisioning may use at
    * most the budget (less the decodes' share) / (minUpdates × batchSize)
    * evaluations, so that about this many updates fit (0: no such cap). At
    * 300 layers × 8 types and 20,000 evaluations a full climb costs about 115

@@ -7,7 +7,7 @@
  *     (`explore`) from uniform proposals, learnt from as the policy's own;
  *  3. each row is provisioned (agent/provision.ts `climb`: replicas, splits,
  *     cut and boundary moves) and scored; rows seen before come from a
- *     cache, free. Under a finite evaluation budget a row's provisioning is
+ *     cache, free. In `reinforce-dp` under a finite evaluation budget a row's provisioning is
  *     capped so that about `minUpdates` updates fit: balanced cuts for its
  *     stage types (agent/rebalance.ts), then what is left of the cap for the
  *     climb; the best placement gets the full climb at the end;
@@ -328,8 +328,8 @@ export class ReinforceTrainer {
     const { sim, tracker, config } = this;
     const left = (): number => tracker.maxEvaluations - tracker.evaluations;
     // Each step leaves the simulator holding its placement, scored: the next runs only when the cap allows all of it.
-    // Not in window mode: its first batch is the base its windows re-draw (the opt-in arm as measured).
-    const rebalance = config.rebalance && cap < Infinity && !this.windowMode() && sim.stageCount > 1;
+    // Only under the `minUpdates` cap: window mode and explicit `sampleScores` keep the climb they were measured with.
+    const rebalance = config.rebalance && cap < Infinity && this.budgetCapped() && sim.stageCount > 1;
     let used = 0;
     if (rebalance && left() >= REBALANCE_PROBES + 4) {
       used = rebalanceCuts(sim, left());
@@ -349,15 +349,20 @@ export class ReinforceTrainer {
   /**
    * Evaluations one whole-chain sample's provisioning may use (Infinity: a
    * full climb): in window mode `lnsScores`; else `sampleScores` when set;
-   * else, with a finite evaluation budget, its share for `minUpdates` updates.
+   * else (dp, finite evaluation budget) its share for `minUpdates` updates.
    */
   private sampleScores(): number {
     const { config, tracker } = this;
     if (this.windowMode()) return config.lnsScores;
     if (config.sampleScores > 0) return config.sampleScores;
-    if (config.minUpdates <= 0 || !Number.isFinite(tracker.maxEvaluations)) return Infinity;
-    const share = this.decoder ? 1 - config.decodeShare : 1;
-    return Math.max(1, Math.floor((tracker.maxEvaluations * share) / (config.minUpdates * config.batchSize)));
+    if (!this.budgetCapped()) return Infinity;
+    return Math.max(1, Math.floor((tracker.maxEvaluations * (1 - config.decodeShare)) / (config.minUpdates * config.batchSize)));
+  }
+
+  /** Samples capped by `minUpdates`: `reinforce-dp` with a finite evaluation budget, not in window mode, no explicit `sampleScores`. */
+  private budgetCapped(): boolean {
+    const { config } = this;
+    return this.decoder !== null && !this.windowMode() && config.sampleScores <= 0 && config.minUpdates > 0 && Number.isFinite(this.tracker.maxEvaluations);
   }
 
   /** dp on a chain of at least `lnsLayers` layers: window samples around the best placement (see `lnsLayers`). */
@@ -496,14 +501,14 @@ export class ReinforceTrainer {
   }
 
   /**
-   * dp, when samples were capped by `minUpdates` or `sampleScores` (not in window mode): the best placement gets the
+   * dp, when samples were capped by `minUpdates`: the best placement gets the
    * full climb its sample did not (replicas, splits, cut and boundary moves),
    * within the evaluations left, before the final decodes. Where decodes do
    * not fit their caps (`starved`) it is what the reserve buys.
    */
   private finalClimb(): void {
     const { sim, tracker } = this;
-    if (tracker.best === null || this.stopped() || this.sampleScores() === Infinity || this.windowMode() || tracker.exhausted()) return;
+    if (tracker.best === null || this.stopped() || !this.budgetCapped() || tracker.exhausted()) return;
     sim.loadPlacement(tracker.best);
     sim.score();
     tracker.count(1);
