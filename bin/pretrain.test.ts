@@ -64,10 +64,14 @@ test('place with no --policy uses the shipped generalist; --fine-tune continues 
   const zero = JSON.parse(readFileSync(join(dir, 'zero', 'placement.json'), 'utf8'));
   assert.equal(zero.method, 'policy (zero-shot)');
   assert.match(zero.policy, /generalist/);
+  assert.match(zero.decoding, /temperature 1, 2, 1, 5/);
   r = placer('place', '--problem', 'synthetic-small', '--fine-tune', '50', '--max-evaluations', '300', '--out', join(dir, 'ft'), '--no-progress', '--backend', 'cpu');
   assert.equal(r.code, 0, r.stderr);
-  const tuned = JSON.parse(readFileSync(join(dir, 'ft', 'placement.json'), 'utf8'));
-  assert.ok(tuned.evaluations <= 300, `${tuned.evaluations} evaluations`);
-  // Fine-tuning starts from the zero-shot placement: never worse than it.
+  const capped = JSON.parse(readFileSync(join(dir, 'ft', 'placement.json'), 'utf8'));
+  assert.ok(capped.evaluations <= 300, `${capped.evaluations} evaluations`);
+  // Without a cap, fine-tuning starts from the whole zero-shot placement: never worse than it.
+  r = placer('place', '--problem', 'synthetic-small', '--fine-tune', '2', '--out', join(dir, 'ft2'), '--no-progress', '--backend', 'cpu');
+  assert.equal(r.code, 0, r.stderr);
+  const tuned = JSON.parse(readFileSync(join(dir, 'ft2', 'placement.json'), 'utf8'));
   if (zero.feasible) assert.ok(tuned.feasible && tuned.stepMs <= zero.stepMs * (1 + 1e-12), `${tuned.stepMs} vs ${zero.stepMs}`);
 });

@@ -3,11 +3,16 @@
  * generalist, profiles/policies/generalist) is worth on problems it never saw.
  * Per problem, against the exact solver's reference (proven optimum where it
  * completes), at equal evaluations:
- *   zero-shot     the policy's mode, provisioned (agent/pretrain/zero-shot.ts);
+ *   zero-shot     the policy's mode and samples (some at higher temperatures),
+ *                 each provisioned (agent/pretrain/zero-shot.ts);
  *   fine-tuned    the agent's RL (`reinforce`, agent/rl/trainer.ts) from the
- *                 pretrained policy, its zero-shot placement scored first, capped
- *                 at --evaluations (what `placer place --fine-tune N --max-evaluations E` runs);
- *   from scratch  the same RL from a fresh policy, same cap (`placer train --max-evaluations E`).
+ *                 pretrained policy, its zero-shot placement scored first and
+ *                 its row in the elite, with the fine-tune's settings
+ *                 (agent/pretrain/fine-tune.ts), capped at --evaluations (what
+ *                 `placer place --fine-tune N --max-evaluations E` runs);
+ *   from scratch  the agent's RL from a fresh policy at its defaults, same cap
+ *                 (`placer train --max-evaluations E`);
+ * and ablations of each part (see the results' header).
  * Problems: the bundled problems held out of pretraining (HELD_OUT_BUNDLED)
  * at their bundled settings, and --generated problems drawn from a stream no
  * pretraining run draws from ("transfer"): the held-out architectures on random
@@ -31,7 +36,8 @@ import { DEFAULT_REINFORCE_CONFIG, ReinforceTrainer } from '../agent/reinforce.j
 import { drawProblem, HELD_OUT_ARCHITECTURES, HELD_OUT_BUNDLED } from '../agent/pretrain/distribution.js';
 import { bundledAtDefaults } from '../agent/pretrain/held-out.js';
 import { teach } from '../agent/pretrain/teacher.js';
-import { DEFAULT_SAMPLES, offerZeroShot, zeroShot } from '../agent/pretrain/zero-shot.js';
+import { DEFAULT_ZERO_SHOT_SHARE, FINE_TUNE_CONFIG, offerZeroShot } from '../agent/pretrain/fine-tune.js';
+import { DEFAULT_SAMPLES, DEFAULT_TEMPERATURES, zeroShot } from '../agent/pretrain/zero-shot.js';
 import { PolicyNetwork } from '../agent/policy.js';
 import { writeSvg } from './plot.js';
 
@@ -71,6 +77,11 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
+type Arm =
+  | 'zero-shot' | 'zero-shot, temperature 1 only' | 'zero-shot, mode only' | 'zero-shot, not provisioned' | 'untrained policy, zero-shot'
+  | 'fine-tuned' | 'fine-tuned, zero-shot not in the elite' | 'from scratch' | 'from scratch, fine-tune settings';
+const RL_ARMS = ['fine-tuned', 'fine-tuned, zero-shot not in the elite', 'from scratch', 'from scratch, fine-tune settings'] as const;
+
 interface Case {
   name: string;
   kind: 'held-out bundled' | 'generated unseen';
@@ -89,7 +100,7 @@ export interface ArmRow {
   objective: Settings['objective'];
   reference: number;
   proven: boolean;
-  arm: 'zero-shot' | 'fine-tuned' | 'from scratch' | 'zero-shot, mode only' | 'zero-shot, not provisioned' | 'untrained policy, zero-shot';
+  arm: Arm;
   seed: number | null;
   value: number | null;
   ratio: number | null;
@@ -150,7 +161,8 @@ async function main(): Promise<void> {
       trace: z.feasible ? [[z.evaluations, z.objective]] : [], to1pct: null,
     });
     rows.push(zeroRow('zero-shot', zeroShot(policy, c.problem, c.settings)));
-    // Ablations: the mode alone (no samples); the same decoding without provisioning; an untrained policy decoded alike (what pretraining adds).
+    // Ablations: every sample at temperature 1; the mode alone (no samples); the same decoding without provisioning; an untrained policy decoded alike (what pretraining adds).
+    rows.push(zeroRow('zero-shot, temperature 1 only', zeroShot(policy, c.problem, c.settings, { temperatures: [1] })));
     rows.push(zeroRow('zero-shot, mode only', zeroShot(policy, c.problem, c.settings, { samples: 0 })));
     rows.push(zeroRow('zero-shot, not provisioned', zeroShot(policy, c.problem, c.settings, { provision: false })));
     policy.dispose();
@@ -158,14 +170,29 @@ async function main(): Promise<void> {
     rows.push(zeroRow('untrained policy, zero-shot', zeroShot(untrained, c.problem, c.settings)));
     untrained.dispose();
     for (const seed of args.seeds) {
-      for (const arm of ['fine-tuned', 'from scratch'] as const) {
-        const pretrained = arm === 'fine-tuned' ? (await loadPolicy(args.policy)).policy : undefined;
-        const trainer = new ReinforceTrainer(c.problem, c.settings, DEFAULT_REINFORCE_CONFIG, { seed, maxEvaluations: args.evaluations, policy: pretrained });
-        if (pretrained) offerZeroShot(trainer, { seed });
+      for (const arm of RL_ARMS) {
+        const fineTuned = arm !== 'from scratch' && arm !== 'from scratch, fine-tune settings';
+        const pretrained = fineTuned ? (await loadPolicy(args.policy)).policy : undefined;
+        const config = arm === 'from scratch' ? DEFAULT_REINFORCE_CONFIG : { ...DEFAULT_REINFORCE_CONFIG, ...FINE_TUNE_CONFIG };
+        const trainer = new ReinforceTrainer(c.problem, c.settings, config, { seed, maxEvaluations: args.evaluations, policy: pretrained });
+        // The zero-shot's improvements count where they happened (its evaluations come first).
+        const before: Array<[number, number]> = [];
+        if (arm === 'fine-tuned') before.push(...offerZeroShot(trainer, { seed }).trace);
+        if (arm === 'fine-tuned, zero-shot not in the elite') {
+          // Ablation: the zero-shot placement offered to the tracker only (no self-imitation of its row).
+          const { tracker, sim } = trainer;
+          const z = zeroShot(pretrained!, c.problem, c.settings, { seed, maxEvaluations: Math.max(1, Math.floor((args.evaluations - 1) * DEFAULT_ZERO_SHOT_SHARE)) });
+          tracker.count(z.evaluations);
+          sim.loadPlacement(z.placement);
+          sim.score();
+          tracker.count(1);
+          tracker.offer(sim);
+          before.push(...z.trace);
+        }
         const result = await trainer.run();
         trainer.dispose();
         pretrained?.dispose();
-        const trace = result.trace.filter((p) => Number.isFinite(p.bestObjective)).map((p) => [p.evaluations, p.bestObjective] as [number, number]);
+        const trace = [...before, ...result.trace.filter((p) => Number.isFinite(p.bestObjective)).map((p) => [p.evaluations, p.bestObjective] as [number, number])];
         rows.push({ ...base, arm, seed, value: result.feasible ? result.objective : null, ratio: null, feasible: result.feasible, evaluations: result.evaluations, seconds: result.seconds, trace, to1pct: null });
       }
     }
@@ -205,65 +232,80 @@ const f4 = (x: number | null) => (x === null || !Number.isFinite(x) ? 'infeasibl
 
 interface Meta { command: string; policy: string; evaluations: number; seeds: number[]; backend: string; loadAverageStart: number[]; loadAverageEnd: number[] }
 
+/** Per seed, fine-tuned against from scratch: better / tied / worse at the cap, and the ties split by evaluations to within 1% (fewer: sooner). */
+function compare(ft: ArmRow[], sc: ArmRow[]): { w: number; t: number; l: number; sooner: number; later: number } {
+  const out = { w: 0, t: 0, l: 0, sooner: 0, later: 0 };
+  for (const a of ft) {
+    const b = sc.find((r) => r.seed === a.seed)!;
+    const va = a.ratio ?? Infinity;
+    const vb = b.ratio ?? Infinity;
+    // Both infeasible is a tie; one infeasible loses.
+    if (va === vb || (Number.isFinite(va) && Number.isFinite(vb) && Math.abs(va - vb) <= 1e-9 * Math.max(1, vb))) {
+      out.t++;
+      if (a.to1pct !== null && b.to1pct !== null && a.to1pct !== b.to1pct) {
+        if (a.to1pct < b.to1pct) out.sooner++;
+        else out.later++;
+      }
+    } else if (va < vb) out.w++;
+    else out.l++;
+  }
+  return out;
+}
+
 export function markdown(meta: Meta, rows: ArmRow[]): string {
   const problems = [...new Set(rows.map((r) => r.problem))];
   const lines = [
     '# Transfer of the pretrained policy',
     '',
-    `Command: \`${meta.command}\`. Policy: \`${meta.policy}\`. Fine-tuned and from scratch: the agent's RL (\`reinforce\`, the policy alone, no exact solver) capped at ${meta.evaluations} evaluations each, seeds ${meta.seeds.join(', ')}; the fine-tuned run scores the zero-shot placement first, within half of the cap (counted). Ratios: objective ÷ the exact solver's optimum (proven where marked; else the best any method found). tfjs backend ${meta.backend}; load average ${meta.loadAverageStart.join(', ')} at the start, ${meta.loadAverageEnd.join(', ')} at the end (2 shared cores).`,
+    `Command: \`${meta.command}\`. Policy: \`${meta.policy}\`. Zero-shot: the policy's mode and ${DEFAULT_SAMPLES} samples, sample i at temperature ${DEFAULT_TEMPERATURES.join(', ')} (cycling), each provisioned, the best kept. Fine-tuned and from scratch: the agent's RL (\`reinforce\`, the policy alone, no exact solver) capped at ${meta.evaluations} evaluations each, seeds ${meta.seeds.join(', ')}. Fine-tuned (what \`placer place --fine-tune N --max-evaluations E\` runs): the zero-shot first, within ${DEFAULT_ZERO_SHOT_SHARE * 100}% of the cap (counted), its placement the best so far and its row in the elite (self-imitation), then the RL with each sample's provisioning capped at ${FINE_TUNE_CONFIG.sampleScores} score calls. From scratch: \`placer train --max-evaluations E\` (the agent's defaults, provisioning uncapped). Ablations: every zero-shot sample at temperature 1; the mode alone; no provisioning; an untrained policy decoded alike; fine-tuned with the zero-shot placement offered as the best only (not in the elite); from scratch with the fine-tune's settings. Ratios: objective ÷ the exact solver's optimum (proven where marked; else the best any method found). tfjs backend ${meta.backend}; load average ${meta.loadAverageStart.join(', ')} at the start, ${meta.loadAverageEnd.join(', ')} at the end (2 shared cores).`,
     '',
-    '| problem | kind | L×K | objective | reference | zero-shot (s) | ablation: mode only | ablation: not provisioned | ablation: untrained policy | fine-tuned | from scratch | fine-tuned better / tie / worse | evaluations to 1%: fine-tuned / from scratch |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| problem | kind | L×K | objective | reference | zero-shot (s) | ablation: temperature 1 only | ablation: mode only | ablation: not provisioned | ablation: untrained policy | fine-tuned | ablation: zero-shot not in the elite | from scratch | ablation: from scratch, fine-tune settings | fine-tuned better / tie / worse (ties: sooner / later to 1%) | evaluations to 1%: fine-tuned / from scratch |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
-  const summary = { wins: 0, ties: 0, losses: 0, problems: 0 };
+  const summary = { wins: 0, ties: 0, losses: 0, problems: 0, sooner: 0, later: 0 };
+  const one = (g: ArmRow[], arm: Arm) => g.find((r) => r.arm === arm)!;
+  const ratios = (xs: ArmRow[]) => (xs.every((r) => r.ratio !== null) ? geo(xs.map((r) => r.ratio!)).toFixed(4) : `${xs.filter((r) => r.ratio === null).length} of ${xs.length} infeasible`);
   for (const p of problems) {
     const g = rows.filter((r) => r.problem === p);
-    const z = g.find((r) => r.arm === 'zero-shot')!;
-    const mode = g.find((r) => r.arm === 'zero-shot, mode only')!;
-    const raw = g.find((r) => r.arm === 'zero-shot, not provisioned')!;
-    const fresh = g.find((r) => r.arm === 'untrained policy, zero-shot')!;
+    const z = one(g, 'zero-shot');
     const ft = g.filter((r) => r.arm === 'fine-tuned');
     const sc = g.filter((r) => r.arm === 'from scratch');
-    let w = 0, t = 0, l = 0;
-    for (const a of ft) {
-      const b = sc.find((r) => r.seed === a.seed)!;
-      const va = a.ratio ?? Infinity;
-      const vb = b.ratio ?? Infinity;
-      if (Math.abs(va - vb) <= 1e-9 * Math.max(1, vb)) t++;
-      else if (va < vb) w++;
-      else l++;
-    }
+    const { w, t, l, sooner, later } = compare(ft, sc);
     if (z.kind === 'held-out bundled') {
       summary.problems++;
       if (w > l) summary.wins++;
-      else if (w === l) summary.ties++;
-      else summary.losses++;
+      else if (w === l) {
+        summary.ties++;
+        if (sooner > later) summary.sooner++;
+        else if (later > sooner) summary.later++;
+      } else summary.losses++;
     }
-    const ratios = (xs: ArmRow[]) => (xs.every((r) => r.ratio !== null) ? geo(xs.map((r) => r.ratio!)).toFixed(4) : `${xs.filter((r) => r.ratio === null).length} of ${xs.length} infeasible`);
     const name = p.includes('/') ? p.slice(p.indexOf(':') + 1) : p;
     const reach = (xs: ArmRow[]) => xs.map((r) => (r.to1pct === null ? '-' : String(r.to1pct))).join(', ');
-    lines.push(`| ${name} | ${z.kind}${z.realModel ? ' (real model)' : ''} | ${z.layers}×${z.types} | ${z.objective} | ${z.proven ? 'proven optimum' : 'best known'} | ${f4(z.ratio)} (${z.seconds.toFixed(3)}) | ${f4(mode.ratio)} | ${f4(raw.ratio)} | ${f4(fresh.ratio)} | ${ratios(ft)} | ${ratios(sc)} | ${w} / ${t} / ${l} | ${reach(ft)} / ${reach(sc)} |`);
+    const arm = (a: Arm) => ratios(g.filter((r) => r.arm === a));
+    lines.push(`| ${name} | ${z.kind}${z.realModel ? ' (real model)' : ''} | ${z.layers}×${z.types} | ${z.objective} | ${z.proven ? 'proven optimum' : 'best known'} | ${f4(z.ratio)} (${z.seconds.toFixed(3)}) | ${f4(one(g, 'zero-shot, temperature 1 only').ratio)} | ${f4(one(g, 'zero-shot, mode only').ratio)} | ${f4(one(g, 'zero-shot, not provisioned').ratio)} | ${f4(one(g, 'untrained policy, zero-shot').ratio)} | ${ratios(ft)} | ${arm('fine-tuned, zero-shot not in the elite')} | ${ratios(sc)} | ${arm('from scratch, fine-tune settings')} | ${w} / ${t} / ${l} (${sooner} / ${later}) | ${reach(ft)} / ${reach(sc)} |`);
   }
   const real = rows.filter((r) => r.arm === 'zero-shot' && r.realModel);
-  const realArm = (arm: ArmRow['arm']) => {
+  const realArm = (arm: Arm) => {
     const xs = rows.filter((r) => r.arm === arm && r.realModel);
     return `${geo(xs.filter((r) => r.ratio !== null).map((r) => r.ratio!)).toFixed(4)} (${xs.filter((r) => r.feasible).length} of ${xs.length} feasible)`;
   };
   const heldOut = rows.filter((r) => r.kind === 'held-out bundled');
+  const heldOutGeo = (arm: Arm) => geo(heldOut.filter((r) => r.arm === arm && r.ratio !== null).map((r) => r.ratio!)).toFixed(4);
   const zAll = rows.filter((r) => r.arm === 'zero-shot');
   lines.push(
     '',
     `Zero-shot on the held-out real models (${real.map((r) => r.problem).join(', ')}): ${real.filter((r) => r.feasible).length} of ${real.length} feasible, geometric mean ${geo(real.filter((r) => r.ratio !== null).map((r) => r.ratio!)).toFixed(4)} × the optimum, slowest ${Math.max(...real.map((r) => r.seconds)).toFixed(3)} s. On every problem here: ${zAll.filter((r) => r.feasible).length} of ${zAll.length} feasible, slowest ${Math.max(...zAll.map((r) => r.seconds)).toFixed(3)} s.`,
-    `Ablations on the same real models, geometric mean over the feasible: the mode alone ${realArm('zero-shot, mode only')}; without provisioning ${realArm('zero-shot, not provisioned')}; an untrained policy decoded alike ${realArm('untrained policy, zero-shot')}.`,
-    `Fine-tuned (≤ ${meta.evaluations} evaluations) on the held-out bundled problems: geometric mean ${geo(heldOut.filter((r) => r.arm === 'fine-tuned' && r.ratio !== null).map((r) => r.ratio!)).toFixed(4)}; from scratch at the same cap ${geo(heldOut.filter((r) => r.arm === 'from scratch' && r.ratio !== null).map((r) => r.ratio!)).toFixed(4)}.`,
-    `Fine-tuned better than from scratch (more seeds better than worse) on ${summary.wins} of ${summary.problems} held-out bundled problems, tied on ${summary.ties}, worse on ${summary.losses}.`,
+    `Ablations on the same real models, geometric mean over the feasible: every sample at temperature 1 ${realArm('zero-shot, temperature 1 only')}; the mode alone ${realArm('zero-shot, mode only')}; without provisioning ${realArm('zero-shot, not provisioned')}; an untrained policy decoded alike ${realArm('untrained policy, zero-shot')}.`,
+    `Fine-tuned (≤ ${meta.evaluations} evaluations) on the held-out bundled problems: geometric mean ${heldOutGeo('fine-tuned')} (zero-shot not in the elite: ${heldOutGeo('fine-tuned, zero-shot not in the elite')}); from scratch at the same cap ${heldOutGeo('from scratch')} (with the fine-tune's settings: ${heldOutGeo('from scratch, fine-tune settings')}).`,
+    `Fine-tuned better than from scratch at the cap (more seeds better than worse) on ${summary.wins} of ${summary.problems} held-out bundled problems, tied on ${summary.ties}, worse on ${summary.losses}. Of the ties, fine-tuned came within 1% of the optimum in fewer evaluations (more seeds sooner than later) on ${summary.sooner}, in more on ${summary.later}.`,
     '',
     'Geometric mean of the ratios over the feasible runs, by kind of problem (feasible runs of all):',
     '',
     '| arm | held-out bundled | generated unseen | all |',
     '|---|---|---|---|',
   );
-  const arms: ArmRow['arm'][] = ['zero-shot', 'zero-shot, mode only', 'zero-shot, not provisioned', 'untrained policy, zero-shot', 'fine-tuned', 'from scratch'];
+  const arms: Arm[] = ['zero-shot', 'zero-shot, temperature 1 only', 'zero-shot, mode only', 'zero-shot, not provisioned', 'untrained policy, zero-shot', ...RL_ARMS];
   for (const arm of arms) {
     const cell = (kind: ArmRow['kind'] | null) => {
       const xs = rows.filter((r) => r.arm === arm && (kind === null || r.kind === kind));

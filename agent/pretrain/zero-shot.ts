@@ -16,11 +16,18 @@ import { chainFeatures } from '../features.js';
 import { disposeInputs, type PolicyNetwork } from '../policy.js';
 import { climb } from '../provision.js';
 import { beats, readPlacement } from '../tracker.js';
-import { StageDistribution, actionLimits, rowPlacement } from '../rl/actions.js';
-import type { ReinforceTrainer } from '../reinforce.js';
+import { StageDistribution, actionLimits, pickRows, rowPlacement, type Rollout, type StageDistributionParams } from '../rl/actions.js';
 
-/** Placements sampled beside the mode by default (64 scored in all)... */
-export const DEFAULT_SAMPLES = 63;
+/** Placements sampled beside the mode by default (128 scored in all)... */
+export const DEFAULT_SAMPLES = 127;
+/**
+ * ...sample i drawn at temperature DEFAULT_TEMPERATURES[(i - 1) mod n]: the
+ * policy's type probabilities raised to 1/T and renormalised, its stay logits
+ * divided by T. Still the policy's own ranking of types and cuts, only
+ * flatter, so that a policy confidently wrong on a problem (a type it
+ * over-rates, stages too long) still proposes the alternatives it ranks next.
+ */
+export const DEFAULT_TEMPERATURES: readonly number[] = [1, 2, 1, 5];
 /** ...within this many simulator evaluations (provisioning's), so that a long chain stays well under a second: deterministic, unlike a clock. */
 export const DEFAULT_ZERO_SHOT_EVALUATIONS = 100_000;
 
@@ -29,6 +36,8 @@ export interface ZeroShotOptions {
   seed: number;
   /** Placements sampled beside the mode (0: the mode alone). */
   samples: number;
+  /** Sample i's temperature is temperatures[(i - 1) mod n] ([1]: every sample from the policy as it is). */
+  temperatures: readonly number[];
   /** false (an ablation): the decoded stages as they are, one unit each, scored without provisioning. */
   provision: boolean;
   /** Simulator evaluations at most (provisioning's climbs are cut to fit; samples beyond it are not drawn). */
@@ -50,10 +59,14 @@ export interface ZeroShot {
   decoding: string;
   /** 0: the mode won; i ≥ 1: sample i. */
   winner: number;
+  /** Improvements of the best feasible placement: (evaluations so far, objective). */
+  trace: Array<[number, number]>;
+  /** The winning proposal as a one-row rollout (its draws and masks), for the fine-tune's self-imitation. */
+  row: Rollout;
 }
 
 export function zeroShot(policy: PolicyNetwork, problem: Problem, settings: Settings, options: Partial<ZeroShotOptions> = {}): ZeroShot {
-  const { seed = 1, samples = DEFAULT_SAMPLES, provision = true, maxEvaluations = DEFAULT_ZERO_SHOT_EVALUATIONS } = options;
+  const { seed = 1, samples = DEFAULT_SAMPLES, temperatures = DEFAULT_TEMPERATURES, provision = true, maxEvaluations = DEFAULT_ZERO_SHOT_EVALUATIONS } = options;
   const started = performance.now();
   const inputs = policy.inputs(chainFeatures(problem, settings));
   let params;
@@ -65,45 +78,55 @@ export function zeroShot(policy: PolicyNetwork, problem: Problem, settings: Sett
   const distribution = new StageDistribution(params, actionLimits(problem, settings));
   const sim = new Simulator(problem, settings);
   let evaluations = 0;
-  let best: Omit<ZeroShot, 'evaluations' | 'seconds' | 'decoding'> | null = null;
+  let best: Omit<ZeroShot, 'evaluations' | 'seconds' | 'decoding' | 'trace'> | null = null;
+  const trace: Array<[number, number]> = [];
   let scored = 0;
-  const consider = (stages: Placement, index: number) => {
+  const consider = (rows: Rollout, b: number, index: number) => {
     scored++;
+    const stages = rowPlacement(rows, b);
     sim.loadPlacement(stages);
     evaluations += provision ? climb(sim, Math.max(1, maxEvaluations - evaluations), undefined, true) : (sim.score(), 1);
     if (best === null || beats(sim.feasible, sim.violation, sim.objectiveValue, best.feasible, best.violation, best.objective)) {
-      best = { placement: readPlacement(sim), feasible: sim.feasible, violation: sim.violation, objective: sim.objectiveValue, stages: stages.length, winner: index };
+      best = { placement: readPlacement(sim), feasible: sim.feasible, violation: sim.violation, objective: sim.objectiveValue, stages: stages.length, winner: index, row: pickRows(rows, [b]) };
+      if (sim.feasible) trace.push([evaluations, sim.objectiveValue]);
     }
   };
-  consider(rowPlacement(distribution.mode(), 0), 0);
+  consider(distribution.mode(), 0, 0);
   if (samples > 0) {
-    const drawn = distribution.sample(samples, seedrandom.alea(`zero-shot:${seed}`));
-    for (let b = 0; b < drawn.size && evaluations < maxEvaluations; b++) consider(rowPlacement(drawn, b), b + 1);
+    // Interleaved, so that an evaluation cap cuts every temperature alike; each temperature's draws from one generator.
+    const n = temperatures.length;
+    const drawn = temperatures.map((t, j) => {
+      const size = Math.floor((samples - 1 - j) / n) + 1;
+      if (size <= 0) return null;
+      const d = t === 1 ? distribution : new StageDistribution(tempered(params, t), distribution.limits);
+      return d.sample(size, seedrandom.alea(`zero-shot:${seed}${j === 0 ? '' : `:${j}:t${t}`}`));
+    });
+    for (let i = 1; i <= samples && evaluations < maxEvaluations; i++) consider(drawn[(i - 1) % n]!, Math.floor((i - 1) / n), i);
   }
-  const won: Omit<ZeroShot, 'evaluations' | 'seconds' | 'decoding'> = best!;
+  const won: Omit<ZeroShot, 'evaluations' | 'seconds' | 'decoding' | 'trace'> = best!;
   const how = provision ? 'each provisioned (replicas, splits, cut and boundary moves)' : 'not provisioned (one unit per stage)';
+  const hot = temperatures.some((t) => t !== 1);
+  const tempering = hot ? ` (sample i at temperature ${temperatures.join(', ')}, cycling)` : '';
+  const which = won.winner === 0 ? 'the mode' : `sample ${won.winner}${hot ? ` (temperature ${temperatures[(won.winner - 1) % temperatures.length]})` : ''}`;
   const decoding = samples > 0
-    ? `the policy's mode and ${scored - 1} of ${samples} placements sampled from it (seed ${seed}; at most ${maxEvaluations} evaluations), ${how}, best kept: ${won.winner === 0 ? 'the mode' : `sample ${won.winner}`}; no exact solver, no heuristic start`
+    ? `the policy's mode and ${scored - 1} of ${samples} placements sampled from it${tempering} (seed ${seed}; at most ${maxEvaluations} evaluations), ${how}, best kept: ${which}; no exact solver, no heuristic start`
     : `the policy's mode, ${how}; no exact solver, no heuristic start`;
-  return { ...won, evaluations, seconds: (performance.now() - started) / 1000, decoding };
+  return { ...won, evaluations, seconds: (performance.now() - started) / 1000, decoding, trace };
 }
 
-/**
- * `place --fine-tune`: the zero-shot placement offered to the trainer's
- * tracker and counted, so that fine-tuning starts from it. Under an
- * evaluation cap it may take half of the cap (its samples stop there), so
- * that the RL gets the other half: the fine-tuned result is never worse than
- * that zero-shot placement, though it can be worse than an uncapped zero-shot.
- */
-export function offerZeroShot(trainer: ReinforceTrainer, options: Partial<ZeroShotOptions> = {}): ZeroShot {
-  const { tracker, sim } = trainer;
-  const left = tracker.maxEvaluations - tracker.evaluations - 1;
-  const cap = Math.max(1, Math.min(options.maxEvaluations ?? DEFAULT_ZERO_SHOT_EVALUATIONS, Number.isFinite(left) ? Math.floor(left / 2) : left));
-  const z = zeroShot(trainer.policy, trainer.problem, trainer.settings, { ...options, maxEvaluations: cap });
-  tracker.count(z.evaluations);
-  sim.loadPlacement(z.placement);
-  sim.score();
-  tracker.count(1);
-  tracker.offer(sim);
-  return z;
+/** The policy's distribution at temperature T: type probabilities ∝ p^(1/T) (zeros stay zero), stay logits ÷ T. */
+export function tempered(params: StageDistributionParams, temperature: number): StageDistributionParams {
+  const { probs, stay } = params;
+  const K = probs.length / Math.max(1, stay.length);
+  const out = new Float32Array(probs.length);
+  for (let a = 0; a < probs.length; a += K) {
+    let sum = 0;
+    for (let k = 0; k < K; k++) sum += out[a + k] = probs[a + k] > 0 ? Math.pow(probs[a + k], 1 / temperature) : 0;
+    if (sum > 0) for (let k = 0; k < K; k++) out[a + k] /= sum;
+  }
+  const flat = Float32Array.from(stay, (p) => {
+    const q = Math.min(1 - 1e-7, Math.max(1e-7, p));
+    return 1 / (1 + Math.exp(-Math.log(q / (1 - q)) / temperature));
+  });
+  return { probs: out, stay: flat };
 }

@@ -410,6 +410,26 @@ export class ReinforceTrainer {
   }
 
   /**
+   * A proposal scored outside the loop (`placer place --fine-tune`: the
+   * zero-shot winner, a row drawn from this policy and its provisioned
+   * placement): the placement is scored (1 evaluation) and offered to the
+   * tracker; the row joins the cache and the elite, so that self-imitation
+   * pulls the policy to it from the first update.
+   */
+  adopt(row: Rollout, placement: Placement): void {
+    const { sim, tracker } = this;
+    sim.loadPlacement(placement);
+    sim.score();
+    tracker.count(1);
+    tracker.offer(sim);
+    const key = rowKey(row, 0);
+    const result = { feasible: sim.feasible, violation: sim.violation, objective: sim.objectiveValue };
+    this.cache.set(key, result);
+    if (result.feasible) this.offerElite(key, pickRows(row, [0]), result.objective);
+    this.refreshIncumbent();
+  }
+
+  /**
    * Zero-shot: the policy's most likely row, provisioned and scored (and, with
    * the dp decoder, exactly decoded for its types). The tracker keeps the best.
    */

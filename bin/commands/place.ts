@@ -3,12 +3,13 @@
  * number of layers and types). Without --policy, the pretrained generalist
  * shipped in profiles/policies/generalist (`placer pretrain`; how it was made:
  * its README). Zero-shot: the policy's own placements (agent/pretrain/zero-shot.ts:
- * its mode and --samples draws, each provisioned, the best kept; no exact
- * solver, no heuristic start). `--fine-tune N`
+ * its mode and --samples draws, some at higher temperatures, each
+ * provisioned, the best kept; no exact solver, no heuristic start). `--fine-tune N`
  * continues training from the policy with the agent's RL for N updates
- * (`--max-evaluations` caps it as for train), starting from the zero-shot
- * placement (scored and counted). Writes OUT/placement.json (and, fine-tuned,
- * OUT/policy/, history.csv, checkpoint/).
+ * (agent/pretrain/fine-tune.ts; `--max-evaluations` caps it as for train),
+ * starting from the zero-shot placement (scored and counted, its row in the
+ * elite). Writes OUT/placement.json (and, fine-tuned, OUT/policy/,
+ * history.csv, checkpoint/).
  */
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
@@ -18,7 +19,8 @@ import { lockFolder } from '../../env/folder-lock.js';
 import { selectBackend } from '../../agent/backend.js';
 import { certifiedPlacementJson } from '../../agent/export.js';
 import { loadPolicy } from '../../agent/policy-io.js';
-import { DEFAULT_SAMPLES, offerZeroShot, zeroShot } from '../../agent/pretrain/zero-shot.js';
+import { DEFAULT_ZERO_SHOT_SHARE, FINE_TUNE_CONFIG, offerZeroShot } from '../../agent/pretrain/fine-tune.js';
+import { DEFAULT_SAMPLES, DEFAULT_TEMPERATURES, zeroShot } from '../../agent/pretrain/zero-shot.js';
 import { addProblemOptions, loadProblemFromOptions, positiveInteger } from '../common.js';
 import { addTrainingOptions, provenance, trainCommand, type TrainCommandOptions } from './train.js';
 
@@ -49,8 +51,8 @@ export function register(program: Command): void {
   )
     .option('--out <dir>', 'output folder: placement.json (and policy/, checkpoint/ when fine-tuned)', 'runs/place')
     .option('--policy <dir>', 'a policy folder written by "placer train" (DIR/policy) or "placer pretrain" (default: profiles/policies/generalist, shipped)')
-    .option('--samples <n>', `zero-shot: placements sampled from the policy (seeded by --seed) beside its mode, each provisioned, the best kept; 0: the mode alone`, sampleCount, DEFAULT_SAMPLES)
-    .option('--fine-tune <n>', 'continue training the policy on this problem for n updates (from its zero-shot placement)', positiveInteger('--fine-tune'))
+    .option('--samples <n>', `zero-shot: placements sampled from the policy (seeded by --seed) beside its mode, sample i at temperature ${DEFAULT_TEMPERATURES.join(', ')} (cycling), each provisioned, the best kept; 0: the mode alone`, sampleCount, DEFAULT_SAMPLES)
+    .option('--fine-tune <n>', `continue training the policy on this problem for n updates (from its zero-shot placement; with --max-evaluations, the zero-shot takes at most ${DEFAULT_ZERO_SHOT_SHARE * 100}% of them)`, positiveInteger('--fine-tune'))
     .action(async (options: PlaceCommandOptions) => {
       const log = (line: string) => process.stderr.write(`placer: ${line}\n`);
       const loaded = loadProblemFromOptions(options);
@@ -66,7 +68,7 @@ export function register(program: Command): void {
         try {
           await trainCommand(
             { ...options, iterations: options.fineTune },
-            { policy, problem: loaded, label, beforeRun: (trainer) => offerZeroShot(trainer, { seed: options.seed, samples: options.samples }) },
+            { policy, problem: loaded, label, config: FINE_TUNE_CONFIG, beforeRun: (trainer) => offerZeroShot(trainer, { seed: options.seed, samples: options.samples }) },
           );
         } finally {
           policy.dispose();

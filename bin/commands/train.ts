@@ -127,7 +127,7 @@ function recordedProblem(record: CheckpointRecord, options: ProblemOptions): Loa
 /** Runs a training (fresh, resumed or from a given policy) and writes everything; shared with `place --fine-tune`. */
 export async function trainCommand(
   options: TrainCommandOptions,
-  start?: { policy: PolicyNetwork; problem?: LoadedProblem; label?: string; beforeRun?: (trainer: ReinforceTrainer) => void },
+  start?: { policy: PolicyNetwork; problem?: LoadedProblem; label?: string; config?: Partial<ReinforceConfig>; beforeRun?: (trainer: ReinforceTrainer) => void },
 ): Promise<SearchResult> {
   const started = performance.now();
   const log = (line: string) => process.stderr.write(`placer: ${line}\n`);
@@ -152,6 +152,8 @@ export async function trainCommand(
         policy: { ...DEFAULT_REINFORCE_CONFIG.policy, ...(options.encoder ? { encoder: options.encoder } : {}) },
         ...(options.batchSize ? { batchSize: options.batchSize } : {}),
         decoder: options.decoder ?? 'none',
+        // place --fine-tune: its changes to the defaults (agent/pretrain/fine-tune.ts).
+        ...start?.config,
       };
   if (options.learningRate !== undefined && !resumed) config = withLearningRate(config, options.learningRate);
   let iterations = options.iterations ?? (resumed && options.timeLimit === undefined && options.maxEvaluations === undefined ? resumed.record.iterations : undefined);

@@ -1,0 +1,39 @@
+/**
+ * `placer place --fine-tune`: the agent's RL (agent/rl/trainer.ts, the
+ * policy alone) continued from a pretrained policy, starting from its
+ * zero-shot placement (agent/pretrain/zero-shot.ts).
+ */
+import type { ReinforceConfig, ReinforceTrainer } from '../reinforce.js';
+import { DEFAULT_ZERO_SHOT_EVALUATIONS, zeroShot, type ZeroShot, type ZeroShotOptions } from './zero-shot.js';
+
+/**
+ * What the fine-tune changes in the agent's defaults: each sample's
+ * provisioning capped at 8 score calls, the batch's 2 best given a full
+ * climb (`sampleScores`, `climbTop`). A full climb costs about 80
+ * evaluations on a 56-layer chain, so under a 5,000-evaluation cap an
+ * uncapped run makes one or two updates; capped, it makes dozens, and the
+ * pretrained policy learns from them. Measured (experiments/results/transfer.md).
+ */
+export const FINE_TUNE_CONFIG: Partial<ReinforceConfig> = { sampleScores: 8 };
+
+/** Share of a finite evaluation cap the zero-shot may take (its samples stop there); the RL gets the rest. */
+export const DEFAULT_ZERO_SHOT_SHARE = 0.2;
+
+/**
+ * The zero-shot placement offered to the trainer and counted, so that
+ * fine-tuning starts from it: the tracker's best, and its row in the elite
+ * (self-imitation from the first update: `ReinforceTrainer.adopt`). Under an
+ * evaluation cap it takes at most `share` of the cap; the fine-tuned result
+ * is never worse than that zero-shot placement, though it can be worse than
+ * an uncapped zero-shot.
+ */
+export function offerZeroShot(trainer: ReinforceTrainer, options: Partial<ZeroShotOptions> & { share?: number } = {}): ZeroShot {
+  const { tracker } = trainer;
+  const { share = DEFAULT_ZERO_SHOT_SHARE, ...rest } = options;
+  const left = tracker.maxEvaluations - tracker.evaluations - 1;
+  const cap = Math.max(1, Math.min(options.maxEvaluations ?? DEFAULT_ZERO_SHOT_EVALUATIONS, Number.isFinite(left) ? Math.floor(left * share) : left));
+  const z = zeroShot(trainer.policy, trainer.problem, trainer.settings, { ...rest, maxEvaluations: cap });
+  tracker.count(z.evaluations);
+  trainer.adopt(z.row, z.placement);
+  return z;
+}
