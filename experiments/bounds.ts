@@ -32,12 +32,11 @@ import { syntheticProblem } from '../profiles/synthetic.js';
 import { exactSearcher } from '../agent/exact.js';
 import { loadBound } from '../agent/load-bound.js';
 import { budgetRange } from './runs.js';
-import { type GapCell, type GapFile, gapTableMarkdown, percent, readGapFile, withGapBlock } from './gap-table.js';
+import { type GapCell, type GapFile, type GapRun, gapsAgainst, gapTableMarkdown, percent, readGapFile, withGapBlock } from './gap-table.js';
 import { writeResultsReadme } from './readme.js';
 
-interface SweepRun {
-  layers: number; types: number; microBatches: number; budget: number | null; method: string;
-  feasible: boolean; stepMs: number; timedOut: boolean;
+interface SweepRun extends GapRun {
+  layers: number; types: number; microBatches: number; budget: number | null; timedOut: boolean;
 }
 
 
@@ -60,18 +59,7 @@ const methods = [...new Set(runs.map((r) => r.method))];
 const sweepKeys = new Set(runs.map((r) => `${r.layers}x${r.types}`));
 const keys = [...sweepKeys, ...extra.map(([l, k]) => `${l}x${k}`).filter((key) => !sweepKeys.has(key))];
 
-/** The sweep's side of a cell: every method's gap and the best known step, against `lowerBound` (exact's answer of today included). */
-function sweepGaps(sweep: SweepRun[], lowerBound: number, exactStepMs: number | null): Pick<GapCell, 'bestKnownStepMs' | 'bestKnownGap' | 'methodGaps'> {
-  const gapOf = (step: number) => (step > 0 ? Math.max(0, (step - lowerBound) / step) : 0);
-  const feasibleSteps = [...sweep.filter((r) => r.feasible).map((r) => r.stepMs), ...(exactStepMs !== null ? [exactStepMs] : [])];
-  const bestKnown = feasibleSteps.length > 0 ? Math.min(...feasibleSteps) : null;
-  const methodGaps: Record<string, number | null> = {};
-  for (const method of methods) {
-    const run = sweep.find((r) => r.method === method);
-    methodGaps[method] = run && run.feasible ? gapOf(run.stepMs) : null;
-  }
-  return { bestKnownStepMs: bestKnown, bestKnownGap: bestKnown === null ? null : gapOf(bestKnown), methodGaps };
-}
+const sweepGaps = (sweep: SweepRun[], lowerBound: number, exactStepMs: number | null) => gapsAgainst(sweep, methods, lowerBound, exactStepMs);
 
 const previous = reuseBounds ? readGapFile(join(PACKAGE_ROOT, 'experiments', 'results')) : null;
 if (reuseBounds && !previous) {
