@@ -5,7 +5,10 @@
  *    wall-time limit, as `placer train --decoder none --time-limit T` runs it,
  *    on bundled problems, several seeds; ratio = objective / proven optimum
  *    (the exact searcher, run here), and the seconds to come within 1 %.
- * 2. Ablation at equal evaluations (exact labels counted) on synthetic chains
+ * 2. Hybrid: `reinforce-dp` (`placer train --decoder dp --time-limit T`,
+ *    `--only hybrid --time 10`) on the same problems and seeds, same columns:
+ *    issue 10's target is 1 % of the optimum within 10 s.
+ * 3. Ablation at equal evaluations (exact labels counted) on synthetic chains
  *    (profiles/synthetic.ts): full (`reinforce-dp`), frozen (learning rate 0),
  *    uniform proposals (no policy), window mode (opt-in), decode only (one batch, then exact decodes),
  *    policy alone (`reinforce`), and genetic, anneal, greedy and the exact
@@ -13,11 +16,12 @@
  *    at equal wall time (the seconds full used). Ratio = objective / the best
  *    any arm found on that problem (the optimum is not known at this size).
  *
- *   npm run bench:agent                       (full: ~20 min on 2 idle cores)
+ *   npm run bench:agent                       (full: ~30 min on 2 idle cores)
  *   npm run bench:agent -- --quick            (smoke: small, ~3 min; printed only)
  * Each run writes experiments/results/agent-bench-parts/<--tag>.json (default
  * main), then the report from every part: parts can run side by side, e.g.
  *   npm run bench:agent -- --only policy --problems toy,ctr --tag policy-a
+ *   npm run bench:agent -- --only hybrid --time 10 --problems toy,ctr --tag hybrid-a
  *   npm run bench:agent -- --only report
  *   npm run bench:agent -- --seeds 5 --time 60 --problems toy,ctr --sizes 300,1000 --evaluations 200000
  *   npm run bench:agent -- --only ablation --sizes 300 --budgets evaluations   (no equal-time arms)
@@ -50,6 +54,8 @@ const cpuSeconds = () => {
 };
 
 interface PolicyAloneRow {
+  /** The wall-time limit of the run (absent in parts written before the hybrid part existed). */
+  timeLimitS?: number;
   problem: string;
   layers: number;
   types: number;
@@ -61,6 +67,11 @@ interface PolicyAloneRow {
   cpuSeconds: number;
   evaluations: number;
   secondsTo1pct: number | null;
+  /**
+   * An upper bound on the CPU seconds to 1 %: this process's CPU seconds at the first progress report within 1 %
+   * (every 1,000 evaluations), or at the end of the run when none came after (absent in older parts).
+   */
+  cpuSecondsTo1pct?: number | null;
 }
 
 interface AblationRow {
@@ -103,16 +114,26 @@ function loadBundled(name: string): { problem: Problem; settings: Settings } {
   return { problem: loadProblem(files), settings: { ...DEFAULT_SETTINGS, ...defaults } as Settings };
 }
 
-async function policyAlone(problems: string[], seeds: number[], timeS: number): Promise<PolicyAloneRow[]> {
+/**
+ * Runs the agent with `decoder` under a wall-time limit on bundled problems:
+ * ratio to the proven optimum, CPU seconds, and the seconds (wall and CPU) until its best came within 1 %.
+ */
+async function timedToOptimum(decoder: 'none' | 'dp', problems: string[], seeds: number[], timeS: number): Promise<PolicyAloneRow[]> {
+  const label = decoder === 'none' ? 'policy alone' : 'hybrid';
   const rows: PolicyAloneRow[] = [];
   for (const name of problems) {
     const { problem, settings } = loadBundled(name);
     const exact = await exactSearcher.search(problem, settings, { seed: 1 });
     for (const seed of seeds) {
       const cpu = cpuSeconds();
-      const result = await reinforceSearcher({ decoder: 'none' }).search(problem, settings, { seed, timeLimitS: timeS });
+      let cpuTo1pct: number | null = null;
+      const onProgress = (p: { bestObjective: number }) => {
+        if (cpuTo1pct === null && p.bestObjective <= exact.objective * 1.01) cpuTo1pct = cpuSeconds() - cpu;
+      };
+      const result = await reinforceSearcher({ decoder }).search(problem, settings, { seed, timeLimitS: timeS, onProgress });
       const within = result.trace.find((p) => p.bestObjective <= exact.objective * 1.01);
       const row: PolicyAloneRow = {
+        timeLimitS: timeS,
         problem: name, layers: problem.layers.length, types: problem.types.length, seed,
         optimum: exact.objective,
         ratio: result.feasible ? result.objective / exact.objective : null,
@@ -121,9 +142,10 @@ async function policyAlone(problems: string[], seeds: number[], timeS: number): 
         cpuSeconds: cpuSeconds() - cpu,
         evaluations: result.evaluations,
         secondsTo1pct: within ? within.seconds : null,
+        cpuSecondsTo1pct: within ? (cpuTo1pct ?? cpuSeconds() - cpu) : null,
       };
       rows.push(row);
-      process.stderr.write(`policy alone ${name} seed ${seed}: ratio ${row.ratio?.toFixed(4) ?? 'inf.'} in ${row.seconds.toFixed(1)} s (1 %: ${row.secondsTo1pct?.toFixed(1) ?? '-'} s)\n`);
+      process.stderr.write(`${label} ${name} seed ${seed}: ratio ${row.ratio?.toFixed(4) ?? 'inf.'} in ${row.seconds.toFixed(1)} s (1 %: ${row.secondsTo1pct?.toFixed(1) ?? '-'} s)\n`);
     }
   }
   return rows;
@@ -172,7 +194,38 @@ function geomean(values: Array<number | null | undefined>): number | null {
   return Math.exp(finite.reduce((a, v) => a + Math.log(v), 0) / finite.length);
 }
 
-function markdown(policy: PolicyAloneRow[], abl: AblationRow[], metas: Array<Record<string, unknown>>): string {
+/**
+ * One table of timed runs against the proven optimum: a row per problem, a column per seed, the worst ratio and
+ * the median seconds to 1 %; `spread` adds the slowest seed's seconds to 1 % and the median CPU seconds of a run.
+ */
+function timedTable(title: string, rows: PolicyAloneRow[], spread: boolean): string[] {
+  const seeds = [...new Set(rows.map((r) => r.seed))];
+  const extra = spread ? ['1 % (s, slowest)', '1 % (CPU s, slowest, at most)', 'CPU s of a run (median)'] : [];
+  const lines = [`## ${title}`, '',
+    'Ratio = objective / proven optimum (exact searcher); "inf." = no feasible placement; blank = seed not run. 1 % = seconds until the best came within 1 % of the optimum ("-": never).', '',
+    `| problem | L | K | optimum | ${seeds.map((s) => `seed ${s}`).join(' | ')} | worst | 1 % (s, median) |${extra.map((e) => ` ${e} |`).join('')}`,
+    `|---|---|---|---|${seeds.map(() => '---').join('|')}|---|---|${extra.map(() => '---|').join('')}`];
+  const median = (values: number[]) => values[Math.floor(values.length / 2)];
+  for (const name of [...new Set(rows.map((r) => r.problem))]) {
+    const group = rows.filter((r) => r.problem === name);
+    const ratios = group.map((r) => r.ratio);
+    const worst = ratios.some((r) => r === null) ? null : Math.max(...(ratios as number[]));
+    const times = group.map((r) => r.secondsTo1pct).filter((t): t is number => t !== null).sort((a, b) => a - b);
+    const reached = times.length === group.length;
+    const cells = [
+      name, group[0].layers, group[0].types, group[0].optimum.toPrecision(6),
+      ...seeds.map((seed) => { const r = group.find((g) => g.seed === seed); return r ? f4(r.ratio) : ' '; }),
+      f4(worst), reached ? median(times).toFixed(1) : `${times.length}/${group.length} reached`,
+      ...(spread ? [reached ? times[times.length - 1].toFixed(1) : '-',
+        reached ? Math.max(...group.map((r) => r.cpuSecondsTo1pct ?? NaN)).toFixed(1) : '-', median(group.map((r) => r.cpuSeconds).sort((a, b) => a - b)).toFixed(1)] : []),
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  lines.push('');
+  return lines;
+}
+
+function markdown(policy: PolicyAloneRow[], abl: AblationRow[], metas: Array<Record<string, unknown>>, hybrid: PolicyAloneRow[] = []): string {
   const lines: string[] = ['# Agent benchmark', ''];
   for (const meta of metas) {
     lines.push(`- \`${meta.command}\`: ${meta.cores} cores, shared; load average ${meta.loadStart} at the start, ${meta.loadEnd} at the end; tfjs backend ${meta.backend}.`);
@@ -181,20 +234,10 @@ function markdown(policy: PolicyAloneRow[], abl: AblationRow[], metas: Array<Rec
   const time = metas.find((m) => m.time !== undefined)?.time;
   const evaluations = metas.find((m) => m.evaluations !== undefined)?.evaluations;
   const meta = { time, evaluations };
-  if (policy.length > 0) {
-    const seeds = [...new Set(policy.map((r) => r.seed))];
-    lines.push(`## Policy alone (\`placer train --decoder none --time-limit ${meta.time}\`)`, '',
-      'Ratio = objective / proven optimum (exact searcher); "inf." = no feasible placement; blank = seed not run. 1 % = seconds until the best came within 1 % of the optimum ("-": never).', '',
-      `| problem | L | K | optimum | ${seeds.map((s) => `seed ${s}`).join(' | ')} | worst | 1 % (s, median) |`,
-      `|---|---|---|---|${seeds.map(() => '---').join('|')}|---|---|`);
-    for (const name of [...new Set(policy.map((r) => r.problem))]) {
-      const group = policy.filter((r) => r.problem === name);
-      const ratios = group.map((r) => r.ratio);
-      const worst = ratios.some((r) => r === null) ? null : Math.max(...(ratios as number[]));
-      const times = group.map((r) => r.secondsTo1pct).filter((t): t is number => t !== null).sort((a, b) => a - b);
-      lines.push(`| ${name} | ${group[0].layers} | ${group[0].types} | ${group[0].optimum.toPrecision(6)} | ${seeds.map((seed) => { const r = group.find((g) => g.seed === seed); return r ? f4(r.ratio) : ' '; }).join(' | ')} | ${f4(worst)} | ${times.length === group.length ? times[Math.floor(times.length / 2)].toFixed(1) : `${times.length}/${group.length} reached`} |`);
-    }
-    lines.push('');
+  if (policy.length > 0) lines.push(...timedTable(`Policy alone (\`placer train --decoder none --time-limit ${meta.time}\`)`, policy, false));
+  if (hybrid.length > 0) {
+    const limits = [...new Set(hybrid.map((r) => r.timeLimitS))].join(', ');
+    lines.push(...timedTable(`Hybrid (\`placer train --decoder dp --time-limit ${limits}\`)`, hybrid, true));
   }
   if (abl.length > 0) {
     const arms = Object.keys(ARMS);
@@ -220,38 +263,44 @@ async function main(): Promise<void> {
   const only = flag(args, 'only', 'both');
   if (only !== 'report') {
     const seeds = Array.from({ length: Number(flag(args, 'seeds', quick ? '2' : '5')) }, (_, i) => i + 1);
-    const time = Number(flag(args, 'time', quick ? '10' : '60'));
+    const time = Number(flag(args, 'time', quick || only === 'hybrid' ? '10' : '60'));
+    // The hybrid's limit: --time with --only hybrid, else --hybrid-time (issue 10's target: 1 % within 10 s).
+    const hybridTime = only === 'hybrid' ? time : Number(flag(args, 'hybrid-time', '10'));
     const problems = flag(args, 'problems', quick ? 'toy,ctr,vgg16' : 'toy,local-mlp,local-cnn,synthetic-small,ctr,vgg16,bert-base,resnet50,synthetic-60,gpt2-medium').split(',').filter(Boolean);
     const sizes = flag(args, 'sizes', quick ? '300' : '300,1000').split(',').filter(Boolean).map(Number);
     const evaluations = Number(flag(args, 'evaluations', quick ? '20000' : '100000'));
     const tag = flag(args, 'tag', quick ? 'quick' : 'main');
     const backend = await selectBackend('auto');
     const loadStart = loadavg().map((x) => x.toFixed(2)).join(', ');
-    const policy = only === 'ablation' ? [] : await policyAlone(problems, seeds, time);
+    const runs = (part: string) => only === 'both' || only === part;
+    const policy = runs('policy') ? await timedToOptimum('none', problems, seeds, time) : [];
+    const hybrid = runs('hybrid') ? await timedToOptimum('dp', problems, seeds, hybridTime) : [];
     // --budgets evaluations: the ablation at equal evaluations only (equal time re-runs every arm for full's seconds).
     const budgets = flag(args, 'budgets', 'evaluations,time').split(',').filter((b): b is 'evaluations' | 'time' => b === 'evaluations' || b === 'time');
-    const abl = only === 'policy' ? [] : await ablation(sizes, quick ? [1] : seeds, evaluations, budgets);
+    const abl = runs('ablation') ? await ablation(sizes, quick ? [1] : seeds, evaluations, budgets) : [];
     const meta = {
       command: `npm run bench:agent -- ${args.join(' ')}`.trim(), cores: cpus().length, backend,
-      ...(only === 'ablation' ? {} : { time }),
-      ...(only === 'policy' ? {} : { evaluations }),
+      ...(runs('policy') ? { time } : {}),
+      ...(runs('hybrid') ? { hybridTime } : {}),
+      ...(runs('ablation') ? { evaluations } : {}),
       loadStart, loadEnd: loadavg().map((x) => x.toFixed(2)).join(', '),
     };
-    writeJsonAtomic(join(dir, `${tag}.json`), { meta, policyAlone: policy, ablation: abl });
+    writeJsonAtomic(join(dir, `${tag}.json`), { meta, policyAlone: policy, ablation: abl, hybrid });
     if (quick) {
-      process.stdout.write(markdown(policy, abl, [meta]) + '\n');
+      process.stdout.write(markdown(policy, abl, [meta], hybrid) + '\n');
       return;
     }
   }
   // The report: every part run so far (experiments/results/agent-bench-parts/*.json, quick runs aside).
   const parts = readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'quick.json').sort()
-    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { meta: Record<string, unknown>; policyAlone: PolicyAloneRow[]; ablation: AblationRow[] });
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { meta: Record<string, unknown>; policyAlone: PolicyAloneRow[]; ablation: AblationRow[]; hybrid?: PolicyAloneRow[] });
   const policy = parts.flatMap((p) => p.policyAlone);
   const abl = parts.flatMap((p) => p.ablation);
+  const hybrid = parts.flatMap((p) => p.hybrid ?? []);
   const metas = parts.map((p) => p.meta);
   const results = join(PACKAGE_ROOT, 'experiments', 'results');
-  writeJsonAtomic(join(results, 'agent-bench.json'), { runs: metas, policyAlone: policy, ablation: abl });
-  const md = markdown(policy, abl, metas);
+  writeJsonAtomic(join(results, 'agent-bench.json'), { runs: metas, policyAlone: policy, ablation: abl, hybrid });
+  const md = markdown(policy, abl, metas, hybrid);
   writeFileAtomic(join(results, 'agent-bench.md'), md + '\n');
   if (policy.length > 0) await writeSvg(join(results, 'agent-bench.svg'), plotSpec(policy));
   updateReadme(join(PACKAGE_ROOT, 'README.md'), md);
