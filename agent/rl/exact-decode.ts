@@ -16,7 +16,7 @@ import type { SearchTracker } from '../tracker.js';
 
 export class ExactDecoder {
   /**
-   * True once a decode used up its labels without reaching a placement: on
+   * True once a decode, under a finite evaluation cap, used up its labels without reaching a placement: on
    * this chain a decode does not fit the caps (labels grow with the chain), so
    * the trainer stops spending evaluations on decodes it cannot finish.
    */
@@ -52,7 +52,9 @@ export class ExactDecoder {
       allowedTypes: mask, upperBound, timeLimitS: left, maxLabels: labelsLeft, maxExpansions: this.maxLabels, relaxation: false, beamWidth: this.beamWidth,
     });
     tracker.count(decoded.labels);
-    if (decoded.placement === null && decoded.labels >= labelsLeft) this.starved = true;
+    // Out of labels with nothing to show: under a finite evaluation cap, later periodic decodes would waste the budget alike.
+    // (Runs bounded by time alone keep decoding: their per-decode work cap is not a budget.)
+    if (decoded.placement === null && decoded.labels >= labelsLeft && Number.isFinite(tracker.maxEvaluations)) this.starved = true;
     if (decoded.placement === null) return false;
     sim.scorePlacement(decoded.placement);
     tracker.count(1);
