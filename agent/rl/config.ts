@@ -54,6 +54,14 @@ export interface ReinforceConfig extends Schedule {
    * per sample: 4-8 updates, too few for learning to decide the result.
    */
   minUpdates: number;
+  /**
+   * dp: minUpdates × layers at most. A policy update costs time in
+   * proportion to the chain's length (about 1 s per update at 1,000 layers
+   * here), so on long chains fewer, richer samples: at 1,000 layers × 8 types
+   * and 20,000 evaluations, 50 updates took 45-75 s alone and passed the
+   * scaling sweep's 75 s limit, for no gain over the frozen policy.
+   */
+  updateWork: number;
   /** With samples capped by `sampleScores` or `lnsScores` (not by `minUpdates`): the batch's best rows that get a full climb. */
   climbTop: number;
   /** Show the best placement so far to the policy as an input feature (the "present duration" to beat). */
@@ -135,6 +143,7 @@ export const DEFAULT_REINFORCE_CONFIG: ReinforceConfig = {
   climbTop: 2,
   rebalance: true,
   minUpdates: 50,
+  updateWork: 15_000,
   uniformProposals: false,
   incumbentFeature: true,
   eliteSize: 4,

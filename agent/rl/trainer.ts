@@ -356,7 +356,8 @@ export class ReinforceTrainer {
     if (this.windowMode()) return config.lnsScores;
     if (config.sampleScores > 0) return config.sampleScores;
     if (!this.budgetCapped()) return Infinity;
-    return Math.max(1, Math.floor((tracker.maxEvaluations * (1 - config.decodeShare)) / (config.minUpdates * config.batchSize)));
+    const updates = Math.max(1, Math.min(config.minUpdates, Math.floor(config.updateWork / this.sim.layerCount)));
+    return Math.max(1, Math.floor((tracker.maxEvaluations * (1 - config.decodeShare)) / (updates * config.batchSize)));
   }
 
   /** Samples capped by `minUpdates`: `reinforce-dp` with a finite evaluation budget, not in window mode, no explicit `sampleScores`. */

@@ -25,6 +25,7 @@
  *   npm run bench:agent -- --only report
  *   npm run bench:agent -- --seeds 5 --time 60 --problems toy,ctr --sizes 300,1000 --evaluations 200000
  *   npm run bench:agent -- --only ablation --sizes 300 --budgets evaluations   (no equal-time arms)
+ *   npm run bench:agent -- --only ablation --sizes 1000 --arms full,frozen,uniform   (some arms only)
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -151,7 +152,7 @@ async function timedToOptimum(decoder: 'none' | 'dp', problems: string[], seeds:
   return rows;
 }
 
-async function ablation(sizes: number[], seeds: number[], evaluations: number, budgets: Array<'evaluations' | 'time'>): Promise<AblationRow[]> {
+async function ablation(sizes: number[], seeds: number[], evaluations: number, budgets: Array<'evaluations' | 'time'>, only: string[] | null): Promise<AblationRow[]> {
   const rows: AblationRow[] = [];
   for (const layers of sizes) {
     const problem = syntheticProblem({ layers, types: 8, seed: layers });
@@ -165,6 +166,7 @@ async function ablation(sizes: number[], seeds: number[], evaluations: number, b
       let fullSeconds = 0;
       for (const budget of budgets) {
         for (const [arm, make] of Object.entries(ARMS)) {
+          if (only && !only.includes(arm)) continue;
           const options: SearchOptions = budget === 'evaluations' ? { seed, maxEvaluations: evaluations } : { seed, timeLimitS: Math.max(1, fullSeconds) };
           const result: SearchResult = await make().search(problem, settings, options);
           if (budget === 'evaluations' && arm === 'full') fullSeconds = result.seconds;
@@ -277,7 +279,11 @@ async function main(): Promise<void> {
     const hybrid = runs('hybrid') ? await timedToOptimum('dp', problems, seeds, hybridTime) : [];
     // --budgets evaluations: the ablation at equal evaluations only (equal time re-runs every arm for full's seconds).
     const budgets = flag(args, 'budgets', 'evaluations,time').split(',').filter((b): b is 'evaluations' | 'time' => b === 'evaluations' || b === 'time');
-    const abl = runs('ablation') ? await ablation(sizes, quick ? [1] : seeds, evaluations, budgets) : [];
+    // --arms full,frozen,...: re-run some arms only (a part of its own; equal time needs `full`).
+    const armList = flag(args, 'arms', '');
+    const armsOnly = armList ? armList.split(',') : null;
+    for (const arm of armsOnly ?? []) if (!(arm in ARMS)) throw new Error(`--arms: unknown arm ${arm} (${Object.keys(ARMS).join(', ')})`);
+    const abl = runs('ablation') ? await ablation(sizes, quick ? [1] : seeds, evaluations, budgets, armsOnly) : [];
     const meta = {
       command: `npm run bench:agent -- ${args.join(' ')}`.trim(), cores: cpus().length, backend,
       ...(runs('policy') ? { time } : {}),
