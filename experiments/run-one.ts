@@ -8,6 +8,7 @@ import { writeJsonAtomic } from '../env/atomic-write.js';
 import type { Problem } from '../env/problem.js';
 import { Simulator } from '../env/simulate.js';
 import { searcherByName } from '../agent/searchers.js';
+import { selectBackend } from '../agent/backend.js';
 import { loadProblemRef, resultPath, settingsOf, type RunSpec } from './runs.js';
 
 export interface RunResult extends RunSpec {
@@ -26,7 +27,7 @@ export interface RunResult extends RunSpec {
   layers: number;
   types: number;
   /** Under what the timing was taken: the process's nice value and the 1-minute load average at the end. */
-  machine: { nice: number; load1: number; node: string; workers: number };
+  machine: { nice: number; load1: number; node: string; workers: number; backend?: string };
 }
 
 /** The record of a run stopped at its hard time limit (written by the runner, which stopped it). */
@@ -40,6 +41,14 @@ export function timedOutResult(run: RunSpec, seconds: number, workers: number): 
 }
 
 const problems = new Map<string, Problem>();
+
+/**
+ * The agent's tfjs backend, chosen once per worker thread as `placer train`
+ * chooses it (native, else wasm, else cpu). Without this a worker ran the
+ * policy on tfjs's default `cpu` backend: reinforce-dp at 1,000 layers took
+ * 70 s in the scaling sweep against 12 s in the agent bench.
+ */
+let backend: Promise<string> | null = null;
 
 function problemOf(run: RunSpec): Problem {
   const key = JSON.stringify(run.problem);
@@ -56,6 +65,8 @@ export async function runOne(run: RunSpec, runsDir: string, workers = 1): Promis
   const problem = problemOf(run);
   const settings = settingsOf(run);
   const searcher = searcherByName(run.method);
+  backend ??= selectBackend('auto');
+  const backendName = await backend;
   const exact = run.method === 'exact';
   const started = performance.now();
   const found = await searcher.search(problem, settings, {
@@ -79,7 +90,7 @@ export async function runOne(run: RunSpec, runsDir: string, workers = 1): Promis
     stages: found.placement.map((s) => ({ type: problem.types[s.type].name, replicas: s.replicas, first: s.first, last: s.last })),
     layers: problem.layers.length,
     types: problem.types.length,
-    machine: { nice: getPriority(), load1: loadavg()[0], node: process.version, workers },
+    machine: { nice: getPriority(), load1: loadavg()[0], node: process.version, workers, backend: backendName },
   };
   writeJsonAtomic(resultPath(runsDir, run), result);
   return result;
