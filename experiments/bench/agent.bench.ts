@@ -43,6 +43,7 @@ import { searcherByName } from '../../agent/searchers.js';
 import { syntheticProblem } from '../../profiles/synthetic.js';
 import { writeSvg } from '../plot.js';
 import { budgetRange } from '../runs.js';
+import { newestRows } from './newest-rows.js';
 
 function flag(args: string[], name: string, fallback: string): string {
   const i = args.indexOf(`--${name}`);
@@ -290,6 +291,7 @@ async function main(): Promise<void> {
       ...(runs('hybrid') ? { hybridTime } : {}),
       ...(runs('ablation') ? { evaluations } : {}),
       loadStart, loadEnd: loadavg().map((x) => x.toFixed(2)).join(', '),
+      generatedAt: new Date().toISOString(),
     };
     writeJsonAtomic(join(dir, `${tag}.json`), { meta, policyAlone: policy, ablation: abl, hybrid });
     if (quick) {
@@ -298,10 +300,20 @@ async function main(): Promise<void> {
     }
   }
   // The report: every part run so far (experiments/results/agent-bench-parts/*.json, quick runs aside).
+  // Oldest first (parts written before `generatedAt` existed count as oldest, in name order), so that a newer part's row
+  // replaces an older one for the same problem, seed, budget and arm (a re-run arm supersedes, never averages in).
   const parts = readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'quick.json').sort()
-    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { meta: Record<string, unknown>; policyAlone: PolicyAloneRow[]; ablation: AblationRow[]; hybrid?: PolicyAloneRow[] });
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { meta: Record<string, unknown>; policyAlone: PolicyAloneRow[]; ablation: AblationRow[]; hybrid?: PolicyAloneRow[] })
+    .map((part, order) => ({ part, order, at: String(part.meta.generatedAt ?? '') }))
+    .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.order - b.order))
+    .map(({ part }) => part);
   const policy = parts.flatMap((p) => p.policyAlone);
-  const abl = parts.flatMap((p) => p.ablation);
+  const abl = newestRows(parts.flatMap((p) => p.ablation), (r) => `${r.problem}|${r.seed}|${r.budget}|${r.arm}`);
+  // Ratios against the best any merged row found on the problem (a part alone knows only its own arms' best).
+  for (const row of abl) {
+    const best = Math.min(...abl.filter((r) => r.problem === row.problem && r.objective !== null).map((r) => r.objective!));
+    row.ratio = row.objective !== null ? row.objective / best : null;
+  }
   const hybrid = parts.flatMap((p) => p.hybrid ?? []);
   const metas = parts.map((p) => p.meta);
   const results = join(PACKAGE_ROOT, 'experiments', 'results');
