@@ -249,8 +249,29 @@ function markdown(policy: PolicyAloneRow[], abl: AblationRow[], metas: Array<Rec
       `| problem | budget | ${arms.join(' | ')} |`, `|---|---|${arms.map(() => '---').join('|')}|`);
     for (const name of [...new Set(abl.map((r) => r.problem))]) {
       for (const budget of (['evaluations', 'time'] as const).filter((b) => abl.some((r) => r.problem === name && r.budget === b))) {
-        const cells = arms.map((arm) => f4(geomean(abl.filter((r) => r.problem === name && r.budget === budget && r.arm === arm).map((r) => r.ratio))));
+        const rowsOf = (arm: string) => abl.filter((r) => r.problem === name && r.budget === budget && r.arm === arm);
+        const most = Math.max(...arms.map((arm) => rowsOf(arm).length));
+        // '–': the arm was not run at this budget; a count in brackets: fewer seeds than the other arms.
+        const cells = arms.map((arm) => {
+          const rows = rowsOf(arm);
+          if (rows.length === 0) return '–';
+          return `${f4(geomean(rows.map((r) => r.ratio)))}${rows.length < most ? ` (seeds ${rows.map((r) => r.seed).join(', ')})` : ''}`;
+        });
         lines.push(`| ${name} | ${budget} | ${cells.join(' | ')} |`);
+      }
+    }
+    lines.push('', 'Per seed (objective / the best any arm found on the problem; –: not run):', '',
+      `| problem | budget | seed | ${arms.join(' | ')} |`, `|---|---|---|${arms.map(() => '---').join('|')}|`);
+    for (const name of [...new Set(abl.map((r) => r.problem))]) {
+      for (const budget of ['evaluations', 'time'] as const) {
+        const seeds = [...new Set(abl.filter((r) => r.problem === name && r.budget === budget).map((r) => r.seed))].sort((a, b) => a - b);
+        for (const seed of seeds) {
+          const cells = arms.map((arm) => {
+            const row = abl.find((r) => r.problem === name && r.budget === budget && r.arm === arm && r.seed === seed);
+            return row ? f4(row.ratio) : '–';
+          });
+          lines.push(`| ${name} | ${budget} | ${seed} | ${cells.join(' | ')} |`);
+        }
       }
     }
     lines.push('', 'full = `reinforce-dp`; frozen = the same with `--learning-rate 0`; uniform = uniform proposals instead of the policy; window = `reinforce-dp` in window mode (`lnsLayers` 200: after one batch the policy re-draws windows of 5 % of the best placement; opt-in); decode-only = one batch of the fresh policy, then exact decodes only; policy-alone = `reinforce`; exact = the exact searcher cut by the same cap (its labels are its evaluations; at equal time it runs with the time limit alone, so it starts with the budget DP, whose work is not counted in evaluations).', '');
