@@ -56,10 +56,14 @@ export interface ReinforceConfig extends Schedule {
   minUpdates: number;
   /**
    * dp: minUpdates × layers at most. A policy update costs time in
-   * proportion to the chain's length (about 1 s per update at 1,000 layers
-   * here), so on long chains fewer, richer samples: at 1,000 layers × 8 types
-   * and 20,000 evaluations, 50 updates took 45-75 s alone and passed the
-   * scaling sweep's 75 s limit, for no gain over the frozen policy.
+   * proportion to the chain's length, so on long chains fewer, richer
+   * samples. Set when the scaling sweep's workers ran the policy on tfjs's
+   * slow `cpu` backend (50 updates at 1,000 layers took 45-75 s there); on
+   * wasm an update at 1,000 layers costs about 0.35 s here (50 updates: 21 s
+   * a run against 4 s frozen). Re-measured 2026-11-24 at 1,000 layers × 8
+   * types, 20,000 evaluations, seeds 1-5: with 50 updates `full`, frozen and
+   * uniform proposals end level (geometric means 182,000 ms each, within
+   * 0.7 %), so the cap stays: more updates buy time, not placements.
    */
   updateWork: number;
   /** With samples capped by `sampleScores` or `lnsScores` (not by `minUpdates`): the batch's best rows that get a full climb. */
