@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../agent/backend.js';
 import { SEARCHER_NAMES } from '../agent/searchers.js';
 import { UserError } from '../env/errors.js';
 import { paretoFront } from './pareto.js';
@@ -114,6 +116,9 @@ describe('runs and shards', () => {
       assert.equal(pendingRuns(runs, dir).length, runs.length);
       const result = await runOne(first, dir);
       assert.ok(result.feasible);
+      // The worker chose the agent's backend as `placer train` does (wasm here, not tfjs's default cpu) and says so.
+      assert.equal(result.machine.backend, await selectBackend('auto'));
+      assert.equal(tf.getBackend(), result.machine.backend);
       assert.deepEqual(JSON.parse(readFileSync(resultPath(dir, first), 'utf8')).id, first.id);
       const pending = pendingRuns(runs, dir);
       assert.equal(pending.length, runs.length - 1);
